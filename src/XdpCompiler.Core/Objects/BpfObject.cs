@@ -1,0 +1,103 @@
+using System.Collections.Immutable;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.Btf;
+
+namespace XdpCompiler.Core.Objects;
+
+// The object model between the backend and the ELF writer, and between the ELF reader and the loader: what a BPF
+// relocatable object says, without ELF's bookkeeping. Our writer and the runtime's reader meet here, so a round trip
+// through ELF can be compared model to model.
+
+/// <summary>One ELF relocatable object: programs, maps and the BTF that describes their types.</summary>
+public sealed record BpfObject(
+    string Name,
+    string License,
+    ImmutableArray<BpfProgram> Programs,
+    ImmutableArray<BpfMap> Maps,
+    BtfTypeTable Types);
+
+/// <summary>
+/// One entry point (a global function in a program section). <see cref="Relocations"/> index into
+/// <see cref="Instructions"/>, which start at the function's first instruction.
+/// </summary>
+public sealed record BpfProgram(
+    string Name,
+    string Section,
+    ImmutableArray<Instruction> Instructions,
+    ImmutableArray<BpfRelocation> Relocations,
+    ImmutableArray<BpfLineInfo> Lines)
+{
+    /// <summary>The program type libbpf infers from the section name (all ours are XDP).</summary>
+    public bool IsXdp => Section == "xdp" || Section.StartsWith("xdp/", StringComparison.Ordinal) || Section.StartsWith("xdp.", StringComparison.Ordinal);
+}
+
+public enum BpfRelocationKind
+{
+    /// <summary><c>ld_imm64</c> of a map: the loader puts the map's fd in imm with src = BPF_PSEUDO_MAP_FD.</summary>
+    Map,
+    /// <summary><c>ld_imm64</c> of a global variable: map value of the data section's map plus the symbol's offset.</summary>
+    GlobalData,
+    /// <summary>BPF-to-BPF call to a subprogram in <c>.text</c>.</summary>
+    Call,
+}
+
+/// <summary>Patch the instruction at <paramref name="InstructionIndex"/> with the address of <paramref name="Symbol"/>.</summary>
+public sealed record BpfRelocation(int InstructionIndex, string Symbol, BpfRelocationKind Kind);
+
+/// <summary>Source position of an instruction: file, 1-based line and column, and the line's text.</summary>
+public sealed record BpfLineInfo(int InstructionIndex, string File, int Line, int Column, string LineText);
+
+/// <summary>The kernel's <c>enum bpf_map_type</c> (the values libbpf reads from a map definition's <c>type</c>).</summary>
+public enum BpfMapType : uint
+{
+    Unspec = 0,
+    Hash = 1,
+    Array = 2,
+    ProgArray = 3,
+    PerfEventArray = 4,
+    PerCpuHash = 5,
+    PerCpuArray = 6,
+    StackTrace = 7,
+    CgroupArray = 8,
+    LruHash = 9,
+    LruPerCpuHash = 10,
+    LpmTrie = 11,
+    ArrayOfMaps = 12,
+    HashOfMaps = 13,
+    DevMap = 14,
+    SockMap = 15,
+    CpuMap = 16,
+    XskMap = 17,
+    SockHash = 18,
+    CgroupStorage = 19,
+    ReuseportSockArray = 20,
+    PerCpuCgroupStorage = 21,
+    Queue = 22,
+    Stack = 23,
+    SkStorage = 24,
+    DevMapHash = 25,
+    StructOps = 26,
+    RingBuf = 27,
+}
+
+/// <summary>
+/// A BTF-defined map. <see cref="KeyType"/> and <see cref="ValueType"/> are ids in the object's BTF (0 when a map has
+/// only sizes, as ring buffers do).
+/// </summary>
+public sealed record BpfMap(
+    string Name,
+    BpfMapType Type,
+    uint KeySize,
+    uint ValueSize,
+    uint MaxEntries,
+    uint Flags = 0,
+    uint KeyType = 0,
+    uint ValueType = 0,
+    BpfMapPinning Pinning = BpfMapPinning.None);
+
+/// <summary>libbpf's <c>LIBBPF_PIN_*</c>: pin by name under the pin root, or not at all.</summary>
+public enum BpfMapPinning : uint
+{
+    None = 0,
+    ByName = 1,
+}

@@ -1,0 +1,62 @@
+namespace XdpCompiler;
+
+/// <summary>
+/// Marks a static method <c>XdpAction M(XdpContext ctx)</c> as an XDP program. The containing class is one eBPF object:
+/// its programs and maps go into one ELF file named after the class.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class XdpProgramAttribute : Attribute
+{
+    public XdpProgramAttribute(string? name = null) => Name = name;
+
+    /// <summary>The program's function symbol; the method name when omitted.</summary>
+    public string? Name { get; }
+
+    /// <summary>The ELF section libbpf reads the program type from: <c>xdp</c>, <c>xdp/&lt;name&gt;</c>, <c>xdp.frags</c>…</summary>
+    public string Section { get; set; } = "xdp";
+}
+
+/// <summary>Marks a <c>static readonly</c> field of a map type as a BTF-defined map in the object's <c>.maps</c> section.</summary>
+[AttributeUsage(AttributeTargets.Field, Inherited = false)]
+public sealed class MapAttribute : Attribute
+{
+}
+
+/// <summary>The license string written into the object's <c>license</c> section (default "GPL").</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class XdpLicenseAttribute : Attribute
+{
+    public XdpLicenseAttribute(string license) => License = license;
+
+    public string License { get; }
+}
+
+/// <summary>
+/// Written by the generator: one per compiled object, so the build can write <c>&lt;Name&gt;.bpf.o</c> from the built
+/// assembly without running user code. Not for hand use.
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true, Inherited = false)]
+public sealed class XdpObjectAttribute : Attribute
+{
+    public XdpObjectAttribute(string name, string elfBase64)
+    {
+        Name = name;
+        ElfBase64 = elfBase64;
+    }
+
+    public string Name { get; }
+
+    public string ElfBase64 { get; }
+}
+
+/// <summary>
+/// Tells the compiler that a property reads a network-order field of its struct and converts it to host order, so it
+/// lowers to one load and one byte swap. The managed getter does the same thing in .NET.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class NetworkOrderFieldAttribute : Attribute
+{
+    public NetworkOrderFieldAttribute(string field) => Field = field;
+
+    public string Field { get; }
+}
