@@ -1,0 +1,47 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using XdpCompiler.Core.Model;
+using XdpCompiler.Core.Pipeline;
+
+namespace XdpCompiler.Generators;
+
+/// <summary>
+/// The pipeline only: compile each [XdpProgram] method (cached per method on equatable results), group programs by
+/// class, link each group into an ELF object. Source and diagnostics are separate outputs, so a diagnostic that moves
+/// does not re-emit source.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed partial class XdpGenerator : IIncrementalGenerator
+{
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var programs = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ObjectCompiler.ProgramAttribute,
+                static (node, _) => node is MethodDeclarationSyntax,
+                static (ctx, ct) => ctx.TargetSymbol is IMethodSymbol method
+                    ? ObjectCompiler.CompileProgram(method, ctx.SemanticModel.Compilation, ct)
+                    : null)
+            .Where(static p => p is not null)
+            .Select(static (p, _) => p!)
+            .WithTrackingName(TrackingNames.CompileProgram);
+
+        var objects = programs
+            .Collect()
+            .SelectMany(static (all, _) => all.GroupBy(p => p.Class).Select(g => g.OrderBy(p => p.Name, StringComparer.Ordinal).ToEquatableArray()))
+            .WithTrackingName(TrackingNames.GroupObjects)
+            .Select(static (group, _) => LinkObject(group))
+            .WithTrackingName(TrackingNames.LinkObject);
+
+        context.RegisterSourceOutput(programs.Select(static (p, _) => p.Diagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
+        context.RegisterSourceOutput(objects.Select(static (o, _) => o.LinkDiagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
+        context.RegisterSourceOutput(objects.Where(static o => o.ElfBase64 is not null), static (spc, o) => Emit(spc, o));
+    }
+}
+
+public static class TrackingNames
+{
+    public const string CompileProgram = nameof(CompileProgram);
+    public const string GroupObjects = nameof(GroupObjects);
+    public const string LinkObject = nameof(LinkObject);
+}

@@ -1,0 +1,114 @@
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Backend;
+
+/// <summary>Register defs and uses of IR instructions, and the live-out sets of blocks (R10 is never tracked).</summary>
+internal static class Liveness
+{
+    private static readonly int[] CallClobbers = { Reg.R0, Reg.R1, Reg.R2, Reg.R3, Reg.R4, Reg.R5 };
+
+    public static Dictionary<IrBlock, HashSet<int>> Compute(IrFunction function)
+    {
+        var liveIn = function.Blocks.ToDictionary(b => b, _ => new HashSet<int>());
+        var liveOut = function.Blocks.ToDictionary(b => b, _ => new HashSet<int>());
+        bool changed;
+        do
+        {
+            changed = false;
+            for (var i = function.Blocks.Count - 1; i >= 0; i--)
+            {
+                var block = function.Blocks[i];
+                var output = liveOut[block];
+                foreach (var successor in block.Successors)
+                {
+                    if (liveIn.TryGetValue(successor, out var successorIn))
+                        output.UnionWith(successorIn);
+                }
+
+                var live = new HashSet<int>(output);
+                live.UnionWith(Uses(block.Terminator));
+                for (var j = block.Instructions.Count - 1; j >= 0; j--)
+                {
+                    live.ExceptWith(Defs(block.Instructions[j]));
+                    live.UnionWith(Uses(block.Instructions[j]));
+                }
+
+                if (!live.SetEquals(liveIn[block]))
+                {
+                    liveIn[block] = live;
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+
+        return liveOut;
+    }
+
+    public static IReadOnlyList<int> Defs(IrInstr instruction) => instruction switch
+    {
+        ConstInstr c => new[] { c.Dst },
+        MovInstr m => new[] { m.Dst },
+        BinaryInstr b => new[] { b.Dst },
+        NegInstr n => new[] { n.Dst },
+        ExtendInstr e => new[] { e.Dst },
+        SwapInstr s => new[] { s.Dst },
+        LoadInstr l => new[] { l.Dst },
+        AtomicInstr { FetchDst: { } f } => new[] { f },
+        LoadMapInstr m => new[] { m.Dst },
+        CallInstr => CallClobbers,
+        _ => Array.Empty<int>(),
+    };
+
+    public static IReadOnlyList<int> Uses(IrInstr instruction)
+    {
+        IEnumerable<int> uses = instruction switch
+        {
+            MovInstr m => new[] { m.Src },
+            BinaryInstr b => b.Right.IsImmediate ? new[] { b.Left } : new[] { b.Left, b.Right.Register },
+            NegInstr n => new[] { n.Src },
+            ExtendInstr e => new[] { e.Src },
+            SwapInstr s => new[] { s.Src },
+            LoadInstr l => new[] { l.Base },
+            StoreInstr s => s.Value.IsImmediate ? new[] { s.Base } : new[] { s.Base, s.Value.Register },
+            AtomicInstr a => new[] { a.Base, a.Value },
+            CallInstr c => Enumerable.Range(Reg.R1, c.ArgumentCount),
+            _ => Array.Empty<int>(),
+        };
+        return uses.Where(r => r != Reg.R10).Distinct().ToArray();
+    }
+
+    public static IReadOnlyList<int> Uses(Terminator? terminator) => terminator switch
+    {
+        BranchTerm b => b.Right.IsImmediate ? new[] { b.Left } : new[] { b.Left, b.Right.Register },
+        ExitTerm => new[] { (int)Reg.R0 },
+        _ => Array.Empty<int>(),
+    };
+
+    public static IrInstr Rename(IrInstr instruction, int from, int to)
+    {
+        int R(int r) => r == from ? to : r;
+        Operand O(Operand o) => o.IsImmediate ? o : Operand.Reg(R(o.Register));
+        return instruction switch
+        {
+            ConstInstr c => c with { Dst = R(c.Dst) },
+            MovInstr m => m with { Dst = R(m.Dst), Src = R(m.Src) },
+            BinaryInstr b => b with { Dst = R(b.Dst), Left = R(b.Left), Right = O(b.Right) },
+            NegInstr n => n with { Dst = R(n.Dst), Src = R(n.Src) },
+            ExtendInstr e => e with { Dst = R(e.Dst), Src = R(e.Src) },
+            SwapInstr s => s with { Dst = R(s.Dst), Src = R(s.Src) },
+            LoadInstr l => l with { Dst = R(l.Dst), Base = R(l.Base) },
+            StoreInstr s => s with { Base = R(s.Base), Value = O(s.Value) },
+            AtomicInstr a => a with { Base = R(a.Base), Value = R(a.Value), FetchDst = a.FetchDst is { } f ? R(f) : null },
+            LoadMapInstr m => m with { Dst = R(m.Dst) },
+            _ => instruction,
+        };
+    }
+
+    public static BranchTerm Rename(BranchTerm branch, int from, int to) => branch with
+    {
+        Left = branch.Left == from ? to : branch.Left,
+        Right = !branch.Right.IsImmediate && branch.Right.Register == from ? Operand.Reg(to) : branch.Right,
+    };
+}

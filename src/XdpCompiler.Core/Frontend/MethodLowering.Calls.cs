@@ -1,0 +1,115 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.Diagnostics;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Frontend;
+
+internal sealed partial class MethodLowering
+{
+    /// <summary>Kernel helper ids (include/uapi/linux/bpf.h, <c>___BPF_FUNC_MAPPER</c>).</summary>
+    private static class Helper
+    {
+        public const int MapLookupElem = 1;
+    }
+
+    private Operand EmitInvocation(IInvocationOperation invocation, bool resultUsed)
+    {
+        var method = invocation.TargetMethod;
+        var owner = method.ContainingType?.OriginalDefinition.ToDisplayString();
+        switch (owner)
+        {
+            case "System.Threading.Interlocked" when method.Name is "Increment" or "Decrement" or "Add":
+                return EmitInterlockedAdd(invocation, resultUsed);
+            case "XdpCompiler.ByteOrder" when method.Name is "NetworkToHost" or "HostToNetwork":
+            case "System.Buffers.Binary.BinaryPrimitives" when method.Name == "ReverseEndianness":
+                return EmitByteSwap(invocation);
+        }
+
+        if (invocation.Instance is IFieldReferenceOperation { Field.IsStatic: true } mapField && MapCatalog.IsMapType(mapField.Field.Type))
+            return EmitMapCall(invocation, mapField.Field);
+
+        return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(),
+            method.IsStatic && method.DeclaringSyntaxReferences.Length > 0
+                ? "calls to your own methods are not supported yet"
+                : "it has no eBPF lowering");
+    }
+
+    private Operand EmitMapCall(IInvocationOperation invocation, IFieldSymbol field)
+    {
+        if (!_maps.TryGetValue(field.Name, out var map) || !SymbolEqualityComparer.Default.Equals(field.ContainingType, _method.ContainingType))
+        {
+            return Fail(DiagnosticCatalog.InvalidMap, invocation.Syntax, field.Name,
+                "a program can use only the valid [Map] fields of its own class");
+        }
+
+        if (invocation.TargetMethod.Name != "Lookup" || invocation.Arguments.Length != 1)
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "it has no eBPF lowering");
+
+        _usedMaps.Add(map.Name);
+        // The helper takes a pointer to the key, so the key goes to the stack first.
+        var keySlot = _function.AllocateStack(map.KeySize, Math.Min(map.KeySize, 8));
+        var keyType = ScalarOf(invocation.Arguments[0].Value);
+        Store(new Address(Reg.R10, keySlot), keyType, Eval(invocation.Arguments[0].Value), invocation.Syntax);
+        _source = Locations.Of(invocation.Syntax);
+        Emit(new LoadMapInstr(Reg.R1, map.Name));
+        Emit(new MovInstr(Reg.R2, Reg.R10, Width.W64));
+        Emit(new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R2, Reg.R2, Operand.Imm(keySlot)));
+        Emit(new CallInstr(Helper.MapLookupElem, 2));
+        var result = _function.NewRegister();
+        Emit(new MovInstr(result, Reg.R0, Width.W64));
+        return Operand.Reg(result);
+    }
+
+    private Operand EmitInterlockedAdd(IInvocationOperation invocation, bool resultUsed)
+    {
+        var target = invocation.Arguments[0].Value;
+        if (!CheckScalar(target.Type!, target.Syntax, out var scalar))
+            return Operand.Imm(0);
+        if (scalar.Size is not (4 or 8))
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "eBPF atomics work on 4- and 8-byte values");
+        if (EmitAddress(target) is not { } address || !FitsOffset(address, target.Syntax))
+            return Operand.Imm(0);
+
+        var delta = invocation.TargetMethod.Name switch
+        {
+            "Increment" => Operand.Imm(1),
+            "Decrement" => Operand.Imm(scalar.Size == 8 ? -1 : 0xFFFF_FFFFL),
+            _ => Eval(invocation.Arguments[1].Value),
+        };
+        var value = ToRegister(delta);
+        int? fetched = resultUsed ? _function.NewRegister() : null;
+        if (fetched is { } f)
+            Emit(new MovInstr(f, value, Width.W64));
+        Emit(new AtomicInstr(AtomicOp.Add, address.Base, (short)address.Offset, Ir.SizeForBytes(scalar.Size), fetched ?? value, fetched));
+        if (fetched is not { } old)
+            return Operand.Imm(0);
+        // Interlocked returns the new value; the fetch gave the old one.
+        return EmitArithmetic(BinaryOp.Add, scalar, Operand.Reg(old), Operand.Reg(value), invocation.Syntax);
+    }
+
+    private Operand EmitByteSwap(IInvocationOperation invocation)
+    {
+        var argument = invocation.Arguments[0].Value;
+        if (!CheckScalar(argument.Type!, argument.Syntax, out var scalar))
+            return Operand.Imm(0);
+        var value = Eval(argument);
+        if (scalar.Size == 1)
+            return value;
+        if (value.IsImmediate)
+        {
+            ulong v = (ulong)value.Immediate, swapped = 0;
+            for (var i = 0; i < scalar.Size; i++)
+                swapped |= ((v >> (8 * i)) & 0xFF) << (8 * (scalar.Size - 1 - i));
+            var result = scalar.Signed && scalar.Size < 8 ? (long)swapped << (64 - scalar.Bits) >> (64 - scalar.Bits) : (long)swapped;
+            return Operand.Imm(scalar.Size <= 4 ? result & 0xFFFF_FFFFL : result);
+        }
+
+        var dst = _function.NewRegister();
+        Emit(new SwapInstr(dst, value.Register, scalar.Bits));
+        if (scalar.Signed && scalar.Size == 2)
+            Emit(new ExtendInstr(dst, dst, 16, Signed: true, Width.W32));
+        return Operand.Reg(dst);
+    }
+}

@@ -1,0 +1,366 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.Diagnostics;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Frontend;
+
+/// <summary>
+/// Lowers one XDP method's IOperation tree to IR. Anything it cannot lower is reported at the exact span and replaced
+/// by a harmless value, so one pass finds every problem in the method.
+/// </summary>
+internal sealed partial class MethodLowering
+{
+    private const int MaxStack = 512;
+
+    private readonly IMethodSymbol _method;
+    private readonly TypeLayout _layout;
+    private readonly IReadOnlyDictionary<string, MapSpec> _maps;
+    private readonly List<XdpDiagnostic> _diagnostics;
+    private readonly IrFunction _function;
+    private readonly Dictionary<ILocalSymbol, int> _locals = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<string> _usedMaps = new(StringComparer.Ordinal);
+    private IrBlock _current;
+    private int _context;
+    private SourceSpan? _source;
+
+    public MethodLowering(IMethodSymbol method, string name, TypeLayout layout, IReadOnlyDictionary<string, MapSpec> maps,
+        List<XdpDiagnostic> diagnostics)
+    {
+        _method = method;
+        _layout = layout;
+        _maps = maps;
+        _diagnostics = diagnostics;
+        _function = new IrFunction(name);
+        _current = StartBlock(_function.NewBlockDetached());
+    }
+
+    public IReadOnlyCollection<string> UsedMaps => _usedMaps;
+
+    public IrFunction Lower(IOperation body)
+    {
+        _context = _function.NewRegister();
+        Emit(new MovInstr(_context, Reg.R1, Width.W64));
+        EmitStatement(body);
+        if (_current.Terminator is null && _function.Blocks.Count == 1 && _current.Instructions.Count <= 1)
+            Report(DiagnosticCatalog.UnsupportedConstruct, body.Syntax, "A method without a return", "an XDP program must return an XdpAction");
+        if (_current.Terminator is null)
+        {
+            // C# guarantees every reachable path returns; an open block here is the dead one after the last return.
+            _current.Terminator = new ExitTerm();
+            Emit(new ConstInstr(Reg.R0, (long)2));
+        }
+
+        _function.RemoveUnreachableBlocks();
+        if (_function.StackSize > MaxStack)
+            Report(DiagnosticCatalog.StackTooLarge, _method.DeclaringSyntaxReferences[0].GetSyntax(), _function.Name, _function.StackSize);
+        return _function;
+    }
+
+    // ---- statements ----
+
+    private void EmitStatement(IOperation operation)
+    {
+        _source = Locations.Of(operation.Syntax);
+        switch (operation)
+        {
+            case IMethodBodyOperation body:
+                EmitStatement((IOperation?)body.BlockBody ?? body.ExpressionBody!);
+                break;
+            case IBlockOperation block:
+                foreach (var statement in block.Operations)
+                    EmitStatement(statement);
+                break;
+            case IVariableDeclarationGroupOperation group:
+                foreach (var declaration in group.Declarations)
+                {
+                    foreach (var declarator in declaration.Declarators)
+                    {
+                        var register = DeclareLocal(declarator.Symbol, declarator.Syntax);
+                        var initializer = declarator.Initializer ?? declaration.Initializer;
+                        if (register is { } r && initializer is not null)
+                            Assign(r, Eval(initializer.Value));
+                    }
+                }
+                break;
+            case IExpressionStatementOperation statement:
+                EmitEffect(statement.Operation);
+                break;
+            case IConditionalOperation conditional:
+                EmitIf(conditional);
+                break;
+            case IReturnOperation ret when ret.ReturnedValue is { } value:
+                var result = Eval(value);
+                if (result.IsImmediate)
+                    Emit(new ConstInstr(Reg.R0, result.Immediate));
+                else
+                    Emit(new MovInstr(Reg.R0, result.Register, Width.W64));
+                Terminate(new ExitTerm());
+                break;
+            case IEmptyOperation:
+                break;
+            case ITryOperation:
+                Report(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "try");
+                break;
+            case IThrowOperation:
+                Report(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "throw");
+                break;
+            case ILoopOperation:
+                Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A loop", "loops are not supported yet");
+                break;
+            case ILocalFunctionOperation:
+                Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A local function", "declare a static method instead");
+                break;
+            default:
+                Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, Describe(operation), "this statement has no eBPF lowering");
+                break;
+        }
+    }
+
+    private void EmitIf(IConditionalOperation conditional)
+    {
+        var whenTrue = _function.NewBlockDetached();
+        var join = _function.NewBlockDetached();
+        var whenFalse = conditional.WhenFalse is null ? join : _function.NewBlockDetached();
+        EmitBranch(conditional.Condition, whenTrue, whenFalse);
+
+        StartBlock(whenTrue);
+        EmitStatement(conditional.WhenTrue);
+        JumpTo(join);
+        if (conditional.WhenFalse is { } otherwise)
+        {
+            StartBlock(whenFalse);
+            EmitStatement(otherwise);
+            JumpTo(join);
+        }
+
+        StartBlock(join);
+    }
+
+    /// <summary>An expression evaluated for its side effects only (lets atomics skip fetching the old value).</summary>
+    private void EmitEffect(IOperation operation)
+    {
+        switch (operation)
+        {
+            case IInvocationOperation invocation:
+                EmitInvocation(invocation, resultUsed: false);
+                break;
+            case IIncrementOrDecrementOperation increment:
+                EmitIncrement(increment, resultUsed: false);
+                break;
+            default:
+                Eval(operation);
+                break;
+        }
+    }
+
+    private int? DeclareLocal(ILocalSymbol local, SyntaxNode syntax)
+    {
+        if (!CheckScalar(local.Type, syntax, out _))
+            return null;
+        var register = _function.NewRegister();
+        _locals[local] = register;
+        return register;
+    }
+
+    // ---- expressions ----
+
+    /// <summary>Evaluates an expression to a register or a constant holding its canonical value.</summary>
+    private Operand Eval(IOperation operation)
+    {
+        if (operation.Type is { } type)
+        {
+            if (type.SpecialType == SpecialType.System_String)
+                return Fail(DiagnosticCatalog.StringUse, operation.Syntax, operation.Syntax.ToString());
+            if (TypeLayout.IsFloatingPoint(type))
+                return Fail(DiagnosticCatalog.FloatingPoint, operation.Syntax, type.ToDisplayString());
+        }
+
+        if (operation.ConstantValue is { HasValue: true } constant)
+            return Operand.Imm(Canonical(constant.Value, operation.Type));
+
+        switch (operation)
+        {
+            case ILocalReferenceOperation local:
+                return _locals.TryGetValue(local.Local, out var register)
+                    ? Operand.Reg(register)
+                    : Fail(DiagnosticCatalog.UnsupportedType, operation.Syntax, local.Local.Type.ToDisplayString(), "only scalar and pointer locals are supported");
+            case IParameterReferenceOperation:
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "Using the context as a value", "read its properties (Data, DataEnd, …) instead");
+            case IConversionOperation conversion:
+                return EmitConversion(conversion);
+            case IBinaryOperation binary:
+                return EmitBinary(binary);
+            case IUnaryOperation unary:
+                return EmitUnary(unary);
+            case IConditionalOperation conditional:
+                return EmitTernary(conditional);
+            case IPropertyReferenceOperation property:
+                return EmitProperty(property);
+            case IFieldReferenceOperation { Field.IsFixedSizeBuffer: true } fixedBuffer:
+                return AddressValue(fixedBuffer);
+            case IFieldReferenceOperation { Instance: not null } field:
+                return LoadFrom(field, field.Type!);
+            case IFieldReferenceOperation field:
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"Reading static field '{field.Field.Name}'", "only constants can be read from static fields");
+            case { Kind: OperationKind.None } when IsDereference(operation):
+                return LoadFrom(operation, operation.Type!);
+            case ISimpleAssignmentOperation assignment:
+                return EmitAssignment(assignment);
+            case ICompoundAssignmentOperation compound:
+                return EmitCompoundAssignment(compound);
+            case IIncrementOrDecrementOperation increment:
+                return EmitIncrement(increment, resultUsed: true);
+            case IInvocationOperation invocation:
+                return EmitInvocation(invocation, resultUsed: true);
+            case ISizeOfOperation sizeOf:
+                return _layout.SizeOf(sizeOf.TypeOperand) is { } size
+                    ? Operand.Imm(size)
+                    : Fail(DiagnosticCatalog.UnsupportedType, operation.Syntax, sizeOf.TypeOperand.ToDisplayString(), "it has no fixed unmanaged layout");
+            case IObjectCreationOperation or IArrayCreationOperation or IAnonymousObjectCreationOperation
+                or IDelegateCreationOperation or ITypeParameterObjectCreationOperation or IDynamicObjectCreationOperation:
+                return Fail(DiagnosticCatalog.Allocation, operation.Syntax, operation.Syntax.ToString());
+            case IInterpolatedStringOperation:
+                return Fail(DiagnosticCatalog.StringUse, operation.Syntax, operation.Syntax.ToString());
+            case IThrowOperation:
+                return Fail(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "throw");
+            case IAnonymousFunctionOperation:
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A lambda", "eBPF has no closures or delegates");
+            default:
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, Describe(operation), "this expression has no eBPF lowering");
+        }
+    }
+
+    private int EvalToRegister(IOperation operation) => ToRegister(Eval(operation));
+
+    private int ToRegister(Operand operand)
+    {
+        if (!operand.IsImmediate)
+            return operand.Register;
+        var register = _function.NewRegister();
+        Emit(new ConstInstr(register, operand.Immediate));
+        return register;
+    }
+
+    private void Assign(int target, Operand value)
+    {
+        if (value.IsImmediate)
+            Emit(new ConstInstr(target, value.Immediate));
+        else if (value.Register != target)
+            Emit(new MovInstr(target, value.Register, Width.W64));
+    }
+
+    /// <summary>
+    /// The register form of a constant of a C# type: values of 4 bytes or less are zero-extended 32-bit patterns
+    /// (an int -1 is 0xFFFFFFFF), 8-byte values are the full 64 bits.
+    /// </summary>
+    private static long Canonical(object? value, ITypeSymbol? type)
+    {
+        long raw = value switch
+        {
+            null => 0,
+            bool b => b ? 1 : 0,
+            char c => c,
+            ulong u => unchecked((long)u),
+            IConvertible convertible => convertible.ToInt64(null),
+            _ => 0,
+        };
+        if (type is not null && TypeLayout.TryGetScalar(type, out var scalar) && scalar.Size <= 4)
+            return raw & 0xFFFF_FFFFL;
+        return raw;
+    }
+
+    private bool CheckScalar(ITypeSymbol type, SyntaxNode syntax, out Scalar scalar)
+    {
+        if (TypeLayout.TryGetScalar(type, out scalar))
+            return true;
+        if (TypeLayout.IsFloatingPoint(type))
+            Report(DiagnosticCatalog.FloatingPoint, syntax, type.ToDisplayString());
+        else if (type.SpecialType == SpecialType.System_String)
+            Report(DiagnosticCatalog.StringUse, syntax, syntax.ToString());
+        else
+            Report(DiagnosticCatalog.UnsupportedType, syntax, type.ToDisplayString(), "only integers, bool, enums and pointers are supported here");
+        return false;
+    }
+
+    private Scalar ScalarOf(IOperation operation)
+    {
+        if (operation.Type is { } type && TypeLayout.TryGetScalar(type, out var scalar))
+            return scalar;
+        throw new LoweringFailed();
+    }
+
+    // ---- IR plumbing ----
+
+    private void Emit(IrInstr instruction) => _current.Instructions.Add(instruction with { Source = _source });
+
+    private void Terminate(Terminator terminator)
+    {
+        if (_current.Terminator is null)
+            _current.Terminator = terminator with { Source = _source };
+        // Whatever follows a return or jump is unreachable until a label starts a new block; it still gets a block
+        // so that code after a return is lowered (and checked) like any other.
+        StartBlock(_function.NewBlockDetached());
+    }
+
+    private void JumpTo(IrBlock target)
+    {
+        if (_current.Terminator is null)
+            _current.Terminator = new JumpTerm(target) { Source = _source };
+    }
+
+    private IrBlock StartBlock(IrBlock block)
+    {
+        _function.Blocks.Add(block);
+        _current = block;
+        return block;
+    }
+
+    private Operand Fail(DiagnosticDescriptorInfo entry, SyntaxNode syntax, params object[] args)
+    {
+        Report(entry, syntax, args);
+        return Operand.Imm(0);
+    }
+
+    private void Report(DiagnosticDescriptorInfo entry, SyntaxNode syntax, params object[] args) =>
+        _diagnostics.Add(XdpDiagnostic.Create(entry, Locations.Of(syntax), args));
+
+    private static string Describe(IOperation operation) => operation.Kind == OperationKind.None
+        ? $"'{operation.Syntax}'"
+        : $"{SplitWords(operation.Kind.ToString())} '{Shorten(operation.Syntax.ToString())}'";
+
+    private static string Shorten(string text)
+    {
+        var firstLine = text.Split('\n')[0].Trim();
+        return firstLine.Length > 60 ? firstLine.Substring(0, 57) + "..." : firstLine;
+    }
+
+    private static string SplitWords(string name)
+    {
+        var chars = new List<char>();
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(name[i]))
+                chars.Add(' ');
+            chars.Add(i == 0 ? name[i] : char.ToLowerInvariant(name[i]));
+        }
+
+        return new string(chars.ToArray());
+    }
+
+    // Roslyn has no public IOperation for pointer indirection or pointer element access: both come as None.
+    private static bool IsDereference(IOperation operation) =>
+        IsPointerDereference(operation) || operation.Syntax is ElementAccessExpressionSyntax;
+
+    private static bool IsPointerDereference(IOperation operation) =>
+        operation.Kind == OperationKind.None && operation.ChildOperations.Count == 1 &&
+        operation.ChildOperations.First().Type is IPointerTypeSymbol && operation.Syntax is not ElementAccessExpressionSyntax;
+
+    /// <summary>Thrown (and caught by the caller) where a malformed tree makes further lowering meaningless.</summary>
+    internal sealed class LoweringFailed : Exception
+    {
+    }
+}

@@ -1,0 +1,247 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using XdpCompiler.Core.Backend;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.Diagnostics;
+using XdpCompiler.Core.Elf;
+using XdpCompiler.Core.Frontend;
+using XdpCompiler.Core.Model;
+using XdpCompiler.Core.Objects;
+
+namespace XdpCompiler.Core.Pipeline;
+
+/// <summary>Where the generated partial class goes: the object class's namespace, name and declared modifiers.</summary>
+public sealed record ObjectClassInfo(string Namespace, string Name, string MetadataName, bool IsPartial, bool IsStatic, string Accessibility);
+
+/// <summary>One compiled program and everything its object needs from its class, as equatable plain data.</summary>
+public sealed record CompiledProgram(
+    ObjectClassInfo Class,
+    string License,
+    string Name,
+    string Section,
+    EquatableArray<Instruction> Code,
+    EquatableArray<BpfRelocation> Relocations,
+    EquatableArray<BpfLineInfo> Lines,
+    EquatableArray<MapSpec> Maps,
+    EquatableArray<XdpDiagnostic> Diagnostics)
+{
+    public bool Failed => Diagnostics.Any(d => d.Severity == XdpSeverity.Error);
+}
+
+/// <summary>An object's ELF bytes (null when any program failed) and the diagnostics of linking it.</summary>
+public sealed record CompiledObject(ObjectClassInfo Class, byte[]? Elf, BpfObject? Object, ImmutableArray<XdpDiagnostic> Diagnostics);
+
+/// <summary>
+/// The compiler's entry points. The generator, the CLI and the tests all call these, so every path produces the same
+/// bytes from the same source.
+/// </summary>
+public static class ObjectCompiler
+{
+    public const string ProgramAttribute = "XdpCompiler.XdpProgramAttribute";
+    private const string LicenseAttribute = "XdpCompiler.XdpLicenseAttribute";
+    private const string ContextType = "XdpCompiler.XdpContext";
+    private const string ActionType = "XdpCompiler.XdpAction";
+
+    /// <summary>Compiles one [XdpProgram] method. Never throws for bad input: problems come back as diagnostics.</summary>
+    public static CompiledProgram CompileProgram(IMethodSymbol method, Compilation compilation, CancellationToken cancellationToken)
+    {
+        var owner = method.ContainingType;
+        var classInfo = DescribeClass(owner);
+        var attribute = method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ProgramAttribute);
+        var name = attribute?.ConstructorArguments.FirstOrDefault().Value as string ?? method.Name;
+        var section = attribute?.NamedArguments.FirstOrDefault(a => a.Key == "Section").Value.Value as string ?? "xdp";
+        var license = owner.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LicenseAttribute)
+            ?.ConstructorArguments.FirstOrDefault().Value as string ?? "GPL";
+        var diagnostics = new List<XdpDiagnostic>();
+
+        CompiledProgram Result(IEnumerable<Instruction>? code = null, IEnumerable<BpfRelocation>? relocations = null,
+            IEnumerable<BpfLineInfo>? lines = null, IEnumerable<MapSpec>? maps = null) => new(
+            classInfo, license, name, section,
+            (code ?? Enumerable.Empty<Instruction>()).ToEquatableArray(),
+            (relocations ?? Enumerable.Empty<BpfRelocation>()).ToEquatableArray(),
+            (lines ?? Enumerable.Empty<BpfLineInfo>()).ToEquatableArray(),
+            (maps ?? Enumerable.Empty<MapSpec>()).ToEquatableArray(),
+            diagnostics.ToEquatableArray());
+
+        try
+        {
+            CheckClass(owner, diagnostics);
+            if (!CheckSignature(method, name, diagnostics))
+                return Result();
+
+            var layout = new TypeLayout();
+            var maps = MapCatalog.Collect(owner, compilation, layout, diagnostics, cancellationToken);
+            var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
+            if (syntax is null || (syntax.Body is null && syntax.ExpressionBody is null))
+            {
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InvalidProgramSignature, Locations.Of(method), name, "it has no body"));
+                return Result(maps: maps);
+            }
+
+            var model = compilation.GetSemanticModel(syntax.SyntaxTree);
+            var body = model.GetOperation(syntax, cancellationToken);
+            if (body is null)
+            {
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InvalidProgramSignature, Locations.Of(method), name, "its body does not bind"));
+                return Result(maps: maps);
+            }
+
+            var lowering = new MethodLowering(method, name, layout, maps.ToDictionary(m => m.Name), diagnostics);
+            var function = lowering.Lower(body);
+            if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
+                return Result(maps: maps);
+
+            Dictionary<int, int> colours;
+            try
+            {
+                colours = RegisterAllocator.Allocate(function);
+            }
+            catch (RegisterAllocationException e)
+            {
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.RegisterAllocationFailed, Locations.Of(syntax.Identifier.GetLocation()), name, e.Message));
+                return Result(maps: maps);
+            }
+
+            if (function.StackSize > 512)
+            {
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.StackTooLarge, Locations.Of(syntax.Identifier.GetLocation()), name, function.StackSize));
+                return Result(maps: maps);
+            }
+
+            var (code, relocations, sources) = CodeEmitter.Emit(function, colours);
+            var lines = LineTable(sources, syntax, compilation);
+            return Result(code, relocations, lines, maps);
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            // A compiler bug must still reach the user as a diagnostic, never as a silently missing program.
+            diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InternalError, Locations.Of(method), name, $"{e.GetType().Name}: {e.Message}"));
+            return Result();
+        }
+    }
+
+    /// <summary>Puts an object's compiled programs and its maps into one BPF object and its ELF bytes.</summary>
+    public static CompiledObject Link(IReadOnlyList<CompiledProgram> programs)
+    {
+        var first = programs[0];
+        var diagnostics = programs.SelectMany(p => p.Diagnostics).Distinct().ToImmutableArray();
+        if (programs.Any(p => p.Failed) || !first.Class.IsPartial)
+            return new CompiledObject(first.Class, null, null, diagnostics);
+
+        var types = new BtfTypeBuilder();
+        var maps = first.Maps
+            .Select(m => new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, KeyType: types.Add(m.Key), ValueType: types.Add(m.Value)))
+            .ToImmutableArray();
+        var bpfPrograms = programs
+            .Select(p => new BpfProgram(p.Name, p.Section, p.Code.AsImmutableArray(), p.Relocations.AsImmutableArray(), p.Lines.AsImmutableArray()))
+            .ToImmutableArray();
+        var obj = new BpfObject(first.Class.Name, first.License, bpfPrograms, maps, types.Build());
+        try
+        {
+            return new CompiledObject(first.Class, ElfObjectWriter.Write(obj), obj, diagnostics);
+        }
+        catch (Exception e)
+        {
+            return new CompiledObject(first.Class, null, obj, diagnostics.Add(
+                XdpDiagnostic.Create(DiagnosticCatalog.InternalError, null, first.Class.Name, $"writing the ELF object failed: {e.Message}")));
+        }
+    }
+
+    /// <summary>Compiles every [XdpProgram] method of a compilation, grouped into one object per class (CLI and tests).</summary>
+    public static ImmutableArray<CompiledObject> CompileAll(Compilation compilation, CancellationToken cancellationToken = default)
+    {
+        var programs = new List<CompiledProgram>();
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            var model = compilation.GetSemanticModel(tree);
+            foreach (var declaration in tree.GetRoot(cancellationToken).DescendantNodes().OfType<MethodDeclarationSyntax>())
+            {
+                if (model.GetDeclaredSymbol(declaration, cancellationToken) is IMethodSymbol method &&
+                    method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ProgramAttribute))
+                {
+                    programs.Add(CompileProgram(method, compilation, cancellationToken));
+                }
+            }
+        }
+
+        return programs.GroupBy(p => p.Class).Select(g => Link(g.ToList())).ToImmutableArray();
+    }
+
+    private static ObjectClassInfo DescribeClass(INamedTypeSymbol owner)
+    {
+        var partial = owner.DeclaringSyntaxReferences.Any(r =>
+            r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(m => m.ValueText == "partial"));
+        var ns = owner.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        var accessibility = owner.DeclaredAccessibility == Microsoft.CodeAnalysis.Accessibility.Public ? "public" : "internal";
+        return new ObjectClassInfo(ns, owner.Name, owner.ToDisplayString(), partial && owner.ContainingType is null, owner.IsStatic, accessibility);
+    }
+
+    private static void CheckClass(INamedTypeSymbol owner, List<XdpDiagnostic> diagnostics)
+    {
+        var info = DescribeClass(owner);
+        if (!info.IsPartial || !info.IsStatic)
+            diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.ClassNotPartial, Locations.Of(owner), owner.Name));
+    }
+
+    private static bool CheckSignature(IMethodSymbol method, string name, List<XdpDiagnostic> diagnostics)
+    {
+        string? problem = null;
+        if (!method.IsStatic)
+            problem = "it is not static";
+        else if (method.ReturnType.ToDisplayString() != ActionType)
+            problem = $"it returns '{method.ReturnType.ToDisplayString()}'";
+        else if (method.Parameters.Length != 1 || method.Parameters[0].Type.ToDisplayString() != ContextType)
+            problem = "it must take exactly one XdpContext parameter";
+        else if (method.IsGenericMethod)
+            problem = "it is generic";
+        else if (method.IsAsync)
+            problem = "it is async";
+        else if (string.IsNullOrEmpty(name) || name.Any(c => !(char.IsLetterOrDigit(c) || c == '_')))
+            problem = $"'{name}' is not a valid ELF symbol name";
+        if (problem is null)
+            return true;
+        diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InvalidProgramSignature, Locations.Of(method), name, problem));
+        return false;
+    }
+
+    /// <summary>One line-info record where the C# position changes, and always one at the first instruction.</summary>
+    private static ImmutableArray<BpfLineInfo> LineTable(ImmutableArray<(int Index, SourceSpan Span)> sources, MethodDeclarationSyntax method, Compilation compilation)
+    {
+        var texts = new Dictionary<string, Microsoft.CodeAnalysis.Text.SourceText>();
+        string LineText(SourceSpan span)
+        {
+            if (!texts.TryGetValue(span.FilePath, out var text))
+            {
+                text = compilation.SyntaxTrees.FirstOrDefault(t => t.FilePath == span.FilePath)?.GetText() ?? method.SyntaxTree.GetText();
+                texts[span.FilePath] = text;
+            }
+
+            return span.StartLine < text.Lines.Count ? text.Lines[span.StartLine].ToString().Trim() : "";
+        }
+
+        var result = ImmutableArray.CreateBuilder<BpfLineInfo>();
+        if (sources.IsDefaultOrEmpty || sources[0].Index != 0)
+        {
+            var start = Locations.Of(method.Identifier.GetLocation())!;
+            result.Add(new BpfLineInfo(0, start.FilePath, start.StartLine + 1, start.StartColumn + 1, LineText(start)));
+        }
+
+        foreach (var (index, span) in sources)
+        {
+            if (result.Count > 0 && (result[result.Count - 1].Line == span.StartLine + 1 && result[result.Count - 1].Column == span.StartColumn + 1 ||
+                result[result.Count - 1].InstructionIndex == index))
+            {
+                continue;
+            }
+
+            result.Add(new BpfLineInfo(index, span.FilePath, span.StartLine + 1, span.StartColumn + 1, LineText(span)));
+        }
+
+        return result.ToImmutable();
+    }
+}
