@@ -79,10 +79,22 @@ internal sealed partial class MethodLowering
                 {
                     foreach (var declarator in declaration.Declarators)
                     {
-                        var register = DeclareLocal(declarator.Symbol, declarator.Syntax);
                         var initializer = declarator.Initializer ?? declaration.Initializer;
-                        if (register is { } r && initializer is not null)
-                            Assign(r, Eval(initializer.Value));
+                        if (!TypeLayout.TryGetScalar(declarator.Symbol.Type, out _))
+                        {
+                            // The initializer usually is the real problem ("new object()", a string literal, a
+                            // lambda); only a local whose initializer is fine gets blamed for its type.
+                            var before = _diagnostics.Count;
+                            if (initializer is not null)
+                                Eval(initializer.Value);
+                            if (_diagnostics.Count == before)
+                                DeclareLocal(declarator.Symbol, declarator.Syntax);
+                            continue;
+                        }
+
+                        var register = DeclareLocal(declarator.Symbol, declarator.Syntax)!.Value;
+                        if (initializer is not null)
+                            Assign(register, Eval(initializer.Value));
                     }
                 }
                 break;
@@ -220,6 +232,9 @@ internal sealed partial class MethodLowering
                 return _layout.SizeOf(sizeOf.TypeOperand) is { } size
                     ? Operand.Imm(size)
                     : Fail(DiagnosticCatalog.UnsupportedType, operation.Syntax, sizeOf.TypeOperand.ToDisplayString(), "it has no fixed unmanaged layout");
+            case IDelegateCreationOperation { Target: IAnonymousFunctionOperation }:
+            case IAnonymousFunctionOperation:
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A lambda", "eBPF has no closures or delegates");
             case IObjectCreationOperation or IArrayCreationOperation or IAnonymousObjectCreationOperation
                 or IDelegateCreationOperation or ITypeParameterObjectCreationOperation or IDynamicObjectCreationOperation:
                 return Fail(DiagnosticCatalog.Allocation, operation.Syntax, operation.Syntax.ToString());
@@ -227,8 +242,6 @@ internal sealed partial class MethodLowering
                 return Fail(DiagnosticCatalog.StringUse, operation.Syntax, operation.Syntax.ToString());
             case IThrowOperation:
                 return Fail(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "throw");
-            case IAnonymousFunctionOperation:
-                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A lambda", "eBPF has no closures or delegates");
             default:
                 return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, Describe(operation), "this expression has no eBPF lowering");
         }

@@ -1,0 +1,152 @@
+using System.Text.RegularExpressions;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace XdpCompiler.Generator.Tests;
+
+/// <summary>
+/// Unsupported C# is reported at the exact span with its catalogue id, and never leaves a silently missing object.
+/// Expected diagnostics are marked inline as <c>{|XDP0002:new object()|}</c>.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    private const string Header = """
+        using System;
+        using System.Threading;
+        using XdpCompiler;
+
+        public static unsafe partial class Bad
+        {
+            [Map] static readonly PerCpuArray<ulong> Counts = new(maxEntries: 4);
+
+            [XdpProgram("xdp_bad")]
+            public static XdpAction Run(XdpContext ctx)
+            {
+
+        """;
+
+    private const string Footer = """
+
+                return XdpAction.Pass;
+            }
+        }
+        """;
+
+    [Theory]
+    [InlineData("object o = {|XDP0002:new object()|};")]
+    [InlineData("var a = {|XDP0002:new byte[4]|};")]
+    [InlineData("string s = {|XDP0003:\"hello\"|};")]
+    [InlineData("{|XDP0004:try { } finally { }|}")]
+    [InlineData("if (ctx.RxQueueIndex == 1) {|XDP0004:throw new InvalidOperationException();|}")]
+    [InlineData("{|XDP0001:for (int i = 0; i < 4; i++) { }|}")]
+    [InlineData("double d = {|XDP0011:1.5|};")]
+    [InlineData("uint q = ctx.RxQueueIndex; uint r = q / {|XDP0001:q|};")]
+    [InlineData("int s = (int)ctx.RxQueueIndex; int t = {|XDP0001:s / 3|};")]
+    [InlineData("var x = {|XDP0006:Math.Max(1, (int)ctx.RxQueueIndex)|};")]
+    [InlineData("Func<int> f = {|XDP0001:() => 1|};")]
+    [InlineData("byte* p = ctx.Data; byte* q = ctx.DataEnd; long n = {|XDP0001:q - p|};")]
+    public void UnsupportedConstructIsReportedAtItsSpan(string body)
+    {
+        var (source, expected) = Parse(Header + body + Footer);
+        var run = GeneratorHarness.Run(("/src/Bad.cs", source));
+        var actual = run.Diagnostics.Where(d => d.Id.StartsWith("XDP", StringComparison.Ordinal))
+            .Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList();
+        Assert.Equal(expected, actual);
+        Assert.All(run.Diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
+        Assert.Empty(run.Objects);
+    }
+
+    [Fact]
+    public void EveryProblemInAMethodIsReportedInOnePass()
+    {
+        var (source, expected) = Parse(Header + "string s = {|XDP0003:\"a\"|};\nfloat f = {|XDP0011:2|};\nobject o = {|XDP0002:new object()|};" + Footer);
+        var run = GeneratorHarness.Run(("/src/Bad.cs", source));
+        Assert.Equal(expected, run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
+    }
+
+    [Theory]
+    [InlineData("public static XdpAction {|XDP0005:Run|}(XdpContext ctx, int extra) => XdpAction.Pass;")]
+    [InlineData("public static int {|XDP0005:Run|}(XdpContext ctx) => 2;")]
+    [InlineData("public XdpAction {|XDP0005:Run|}(XdpContext ctx) => XdpAction.Pass;")]
+    public void InvalidSignature(string method)
+    {
+        var (source, expected) = Parse($$"""
+            using XdpCompiler;
+            public partial class Sig
+            {
+                [XdpProgram("xdp_sig")]
+                {{method}}
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/Sig.cs", source));
+        var ids = run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList();
+        Assert.Contains(expected.Single(), ids);
+        Assert.Empty(run.Objects);
+    }
+
+    [Fact]
+    public void ClassMustBeStaticPartial()
+    {
+        var (source, expected) = Parse("""
+            using XdpCompiler;
+            public static class {|XDP0012:NotPartial|}
+            {
+                [XdpProgram("xdp_np")]
+                public static XdpAction Run(XdpContext ctx) => XdpAction.Pass;
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/NotPartial.cs", source));
+        Assert.Equal(expected, run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
+        Assert.Empty(run.Objects);
+    }
+
+    [Theory]
+    [InlineData("[Map] static PerCpuArray<ulong> {|XDP0008:NotReadOnly|} = new(maxEntries: 1);")]
+    [InlineData("[Map] static readonly PerCpuArray<ulong> {|XDP0008:NoEntries|} = new(maxEntries: 0);")]
+    [InlineData("[Map] static readonly int {|XDP0008:NotAMap|} = 3;")]
+    public void InvalidMap(string field)
+    {
+        var (source, expected) = Parse($$"""
+            using XdpCompiler;
+            public static partial class Maps
+            {
+                {{field}}
+
+                [XdpProgram("xdp_maps")]
+                public static XdpAction Run(XdpContext ctx) => XdpAction.Pass;
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/Maps.cs", source));
+        Assert.Equal(expected, run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
+    }
+
+    [Fact]
+    public void DiagnosticCarriesLineAndFileForTheBuildOutput()
+    {
+        var run = GeneratorHarness.Run(("/src/Bad.cs", Header + "object o = new object();" + Footer));
+        var diagnostic = Assert.Single(run.Diagnostics);
+        var span = diagnostic.Location.GetLineSpan();
+        Assert.Equal("/src/Bad.cs", span.Path);
+        Assert.Equal(11, span.StartLinePosition.Line);
+        Assert.Contains("new object()", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Strips <c>{|ID:text|}</c> markers, returning the plain source and each marker's id and span.</summary>
+    private static (string Source, List<(string Id, int Start, int Length)> Expected) Parse(string marked)
+    {
+        var expected = new List<(string, int, int)>();
+        var source = new System.Text.StringBuilder();
+        var pattern = new Regex(@"\{\|(XDP\d{4}):(.*?)\|\}", RegexOptions.Singleline);
+        var last = 0;
+        foreach (Match match in pattern.Matches(marked))
+        {
+            source.Append(marked, last, match.Index - last);
+            expected.Add((match.Groups[1].Value, source.Length, match.Groups[2].Length));
+            source.Append(match.Groups[2].Value);
+            last = match.Index + match.Length;
+        }
+
+        source.Append(marked, last, marked.Length - last);
+        return (source.ToString(), expected);
+    }
+}
