@@ -8,6 +8,7 @@ using XdpCompiler.Core.Elf;
 using XdpCompiler.Core.Frontend;
 using XdpCompiler.Core.Model;
 using XdpCompiler.Core.Objects;
+using XdpCompiler.Core.Optimize;
 
 namespace XdpCompiler.Core.Pipeline;
 
@@ -91,6 +92,9 @@ public static class ObjectCompiler
             var function = lowering.Lower(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
+
+            AddressFolding.Run(function);
+            DeadCodeElimination.Run(function);
 
             Dictionary<int, int> colours;
             try
