@@ -14,8 +14,6 @@ namespace XdpCompiler.Core.Frontend;
 /// </summary>
 internal sealed partial class MethodLowering
 {
-    private const int MaxStack = 512;
-
     private readonly IMethodSymbol _method;
     private readonly TypeLayout _layout;
     private readonly IReadOnlyDictionary<string, MapSpec> _maps;
@@ -45,8 +43,6 @@ internal sealed partial class MethodLowering
         _context = _function.NewRegister();
         Emit(new MovInstr(_context, Reg.R1, Width.W64));
         EmitStatement(body);
-        if (_current.Terminator is null && _function.Blocks.Count == 1 && _current.Instructions.Count <= 1)
-            Report(DiagnosticCatalog.UnsupportedConstruct, body.Syntax, "A method without a return", "an XDP program must return an XdpAction");
         if (_current.Terminator is null)
         {
             // C# guarantees every reachable path returns; an open block here is the dead one after the last return.
@@ -55,8 +51,6 @@ internal sealed partial class MethodLowering
         }
 
         _function.RemoveUnreachableBlocks();
-        if (_function.StackSize > MaxStack)
-            Report(DiagnosticCatalog.StackTooLarge, _method.DeclaringSyntaxReferences[0].GetSyntax(), _function.Name, _function.StackSize);
         return _function;
     }
 
@@ -299,11 +293,12 @@ internal sealed partial class MethodLowering
         return false;
     }
 
+    /// <summary>The operand's scalar type; a non-scalar is reported and stands in as int so lowering can go on.</summary>
     private Scalar ScalarOf(IOperation operation)
     {
-        if (operation.Type is { } type && TypeLayout.TryGetScalar(type, out var scalar))
+        if (operation.Type is { } type && CheckScalar(type, operation.Syntax, out var scalar))
             return scalar;
-        throw new LoweringFailed();
+        return new Scalar(4, true, false, false, operation.Type!);
     }
 
     // ---- IR plumbing ----
@@ -371,9 +366,4 @@ internal sealed partial class MethodLowering
     private static bool IsPointerDereference(IOperation operation) =>
         operation.Kind == OperationKind.None && operation.ChildOperations.Count == 1 &&
         operation.ChildOperations.First().Type is IPointerTypeSymbol && operation.Syntax is not ElementAccessExpressionSyntax;
-
-    /// <summary>Thrown (and caught by the caller) where a malformed tree makes further lowering meaningless.</summary>
-    internal sealed class LoweringFailed : Exception
-    {
-    }
 }
