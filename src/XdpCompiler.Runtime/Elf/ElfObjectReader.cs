@@ -1,0 +1,591 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Text;
+using LibObjectFile.Elf;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.Btf;
+using XdpCompiler.Core.Elf;
+using XdpCompiler.Core.Objects;
+
+namespace XdpCompiler.Runtime.Elf;
+
+/// <summary>
+/// Reads a BPF ELF relocatable object — ours or clang's — into the <see cref="BpfObject"/> model, with LibObjectFile
+/// doing the ELF parsing. It accepts what the model can express (entry programs, BTF-defined maps, license, BTF, line
+/// info) and refuses the rest with <see cref="BpfObjectFormatException"/>: subprograms in <c>.text</c>, global data,
+/// legacy <c>maps</c>, externs, CO-RE relocations, map-in-map initialisers. It never returns a partial model.
+/// </summary>
+public static class ElfObjectReader
+{
+    /// <summary>Reads the object at <paramref name="path"/>, named after the file (without <c>.o</c> / <c>.bpf.o</c>).</summary>
+    public static BpfObject Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var name = Path.GetFileName(path);
+        foreach (var suffix in new[] { ".o", ".bpf" })
+        {
+            if (name.EndsWith(suffix, StringComparison.Ordinal) && name.Length > suffix.Length)
+                name = name.Substring(0, name.Length - suffix.Length);
+        }
+        return Read(bytes, name);
+    }
+
+    public static BpfObject Read(ReadOnlySpan<byte> elf, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        try
+        {
+            return new Parser(elf.ToArray(), name).Parse();
+        }
+        catch (BpfObjectFormatException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // LibObjectFile and span slicing report damage as whatever exception they hit first; callers get one type.
+            throw new BpfObjectFormatException(name, $"malformed object ({e.GetType().Name}: {e.Message})", inner: e);
+        }
+    }
+
+    private sealed class Parser(byte[] bytes, string name)
+    {
+        private ElfFile _elf = null!;
+        private ElfSymbolTable _symbols = null!;
+        private BtfTypeTable _types = new(ImmutableArray<BtfType>.Empty);
+        private BtfStrings _strings = new([]);
+        private readonly Dictionary<ElfSection, byte[]> _contents = new();
+
+        public BpfObject Parse()
+        {
+            LoadElf();
+            var sections = ClassifySections();
+            if (sections.Btf is { } btf)
+            {
+                try
+                {
+                    (_types, _strings) = BtfReader.Read(Content(btf));
+                }
+                catch (FormatException e)
+                {
+                    throw Error($"malformed BTF: {e.Message}", BpfElf.BtfSection, inner: e);
+                }
+            }
+
+            FixDataSections();
+            var maps = sections.Maps is { } mapsSection ? ReadMaps(mapsSection, sections.Btf is not null) : ImmutableArray<BpfMap>.Empty;
+            var programs = ReadPrograms(sections);
+            programs = ApplyLineInfo(programs, sections);
+            var license = sections.License is { } licenseSection ? ReadLicense(licenseSection) : "";
+            return new BpfObject(name, license, programs.Select(p => p.ToProgram()).ToImmutableArray(), maps, _types);
+        }
+
+        private void LoadElf()
+        {
+            if (bytes.Length < 4 || bytes[0] != 0x7f || bytes[1] != (byte)'E' || bytes[2] != (byte)'L' || bytes[3] != (byte)'F')
+                throw Error($"not an ELF file ({bytes.Length} bytes without the \\x7fELF magic).");
+            CheckBounds();
+            using var stream = new MemoryStream(bytes, writable: false);
+            if (!ElfFile.TryRead(stream, out var elf, out var diagnostics, new ElfReaderOptions()))
+            {
+                var messages = string.Join("; ", diagnostics.Messages.Where(m => m.Kind == LibObjectFile.Diagnostics.DiagnosticKind.Error).Select(m => m.Message));
+                throw Error($"malformed ELF: {messages}");
+            }
+            if (elf.FileClass != ElfFileClass.Is64)
+                throw Error($"ELF class is {elf.FileClass}; BPF objects are 64-bit.");
+            if (elf.Encoding != ElfEncoding.Lsb)
+                throw Error($"ELF data encoding is {elf.Encoding}; only little-endian BPF objects are supported.");
+            if ((uint)elf.Arch != BpfElf.MachineBpf)
+                throw Error($"ELF machine is {elf.Arch} ({(uint)elf.Arch}), not EM_BPF ({BpfElf.MachineBpf}).");
+            if (elf.FileType != ElfFileType.Relocatable)
+                throw Error($"ELF type is {elf.FileType}; BPF objects are relocatable (ET_REL).");
+            _elf = elf;
+
+            var symbolTables = elf.Sections.OfType<ElfSymbolTable>().Where(s => s.Type == ElfSectionType.SymbolTable).ToList();
+            if (symbolTables.Count != 1)
+                throw Error(symbolTables.Count == 0
+                    ? "no symbol table (.symtab); a stripped object cannot be loaded."
+                    : $"{symbolTables.Count} symbol tables; a BPF object has exactly one.");
+            _symbols = symbolTables[0];
+        }
+
+        /// <summary>
+        /// Bounds of the header and section table, checked before LibObjectFile sees them: it sizes its tables from
+        /// sh_size / sh_entsize without comparing them to the file, so a damaged header would make it allocate
+        /// gigabytes. Only sizes are checked here; LibObjectFile does the parsing.
+        /// </summary>
+        private void CheckBounds()
+        {
+            const int headerSize = 64, sectionHeaderSize = 64;
+            if (bytes.Length < headerSize)
+                throw Error($"malformed ELF: {bytes.Length} bytes, shorter than the 64-byte ELF64 header.");
+            if (bytes[4] != 2)
+                throw Error($"ELF class is {bytes[4]} (1 = 32-bit); BPF objects are 64-bit (ELFCLASS64).");
+            if (bytes[5] != 1)
+                throw Error($"ELF data encoding is {bytes[5]} (2 = big-endian); only little-endian BPF objects are supported.");
+            var span = bytes.AsSpan();
+            var tableOffset = BinaryPrimitives.ReadUInt64LittleEndian(span[40..]);
+            var entrySize = BinaryPrimitives.ReadUInt16LittleEndian(span[58..]);
+            var count = BinaryPrimitives.ReadUInt16LittleEndian(span[60..]);
+            if (count == 0)
+                throw Error("malformed ELF: no section headers.");
+            if (entrySize != sectionHeaderSize)
+                throw Error($"malformed ELF: section header size is {entrySize}, not {sectionHeaderSize}.");
+            if (tableOffset > (ulong)bytes.Length || (ulong)count * sectionHeaderSize > (ulong)bytes.Length - tableOffset)
+                throw Error($"malformed ELF: {count} section headers at offset {tableOffset} run past the end of the {bytes.Length}-byte file.");
+            for (var i = 0; i < count; i++)
+            {
+                var header = span.Slice((int)tableOffset + i * sectionHeaderSize, sectionHeaderSize);
+                var type = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+                var offset = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
+                var size = BinaryPrimitives.ReadUInt64LittleEndian(header[32..]);
+                var tableEntry = BinaryPrimitives.ReadUInt64LittleEndian(header[56..]);
+                const uint noBits = 8, symbolTable = 2, dynamicSymbols = 11, rel = 9, rela = 4;
+                if (type != noBits && (offset > (ulong)bytes.Length || size > (ulong)bytes.Length - offset))
+                    throw Error($"malformed ELF: section {i} [{offset}, +{size}) runs past the end of the {bytes.Length}-byte file.");
+                var expectedEntry = type switch { symbolTable or dynamicSymbols => 24ul, rel => 16ul, rela => 24ul, _ => 0ul };
+                if (expectedEntry != 0 && tableEntry != expectedEntry)
+                    throw Error($"malformed ELF: section {i} (type {type}) has entry size {tableEntry}, expected {expectedEntry}.");
+            }
+        }
+
+        private sealed record Sections(
+            List<ElfSection> Programs, ElfSection? Maps, ElfSection? License, ElfSection? Btf, ElfSection? BtfExt, ElfSection? Text);
+
+        private Sections ClassifySections()
+        {
+            var programs = new List<ElfSection>();
+            ElfSection? maps = null, license = null, btf = null, btfExt = null, text = null;
+            foreach (var section in _elf.Sections)
+            {
+                var sectionName = SectionName(section);
+                var executable = (section.Flags & ElfSectionFlags.Executable) != 0;
+                if (executable && section.Type == ElfSectionType.ProgBits)
+                {
+                    if (sectionName == BpfElf.TextSection)
+                    {
+                        text = section;
+                        if (section.Size > 0)
+                        {
+                            var functions = SymbolsIn(section).Where(s => s.Symbol.Type == ElfSymbolType.Function).Select(s => s.Symbol.Name.Value).ToList();
+                            throw NotSupported(
+                                $"BPF-to-BPF subprograms in .text ({(functions.Count > 0 ? string.Join(", ", functions) : $"{section.Size} bytes")}) are not supported yet; " +
+                                "mark the functions __always_inline or make them programs of their own.",
+                                sectionName, functions.FirstOrDefault());
+                        }
+                    }
+                    else
+                    {
+                        programs.Add(section);
+                    }
+                    continue;
+                }
+                switch (sectionName)
+                {
+                    case BpfElf.MapsSection:
+                        maps = section;
+                        break;
+                    case BpfElf.LicenseSection:
+                        license = section;
+                        break;
+                    case BpfElf.BtfSection:
+                        btf = section;
+                        break;
+                    case BpfElf.BtfExtSection:
+                        btfExt = section;
+                        break;
+                    case BpfElf.LegacyMapsSection:
+                        throw NotSupported("the legacy 'maps' section (struct bpf_map_def) is not supported (libbpf 1.0 refuses it too); declare BTF-defined maps in SEC(\".maps\").", sectionName);
+                    default:
+                        if (IsGlobalDataSection(sectionName) && section.Size > 0)
+                            throw NotSupported($"global data sections (.data, .rodata, .bss; here {section.Size} bytes) are not supported yet.", sectionName);
+                        break; // debug info, relocation tables, string tables, unknown annotations: nothing the model holds
+                }
+            }
+            return new Sections(programs, maps, license, btf, btfExt, text);
+        }
+
+        private static bool IsGlobalDataSection(string sectionName) =>
+            sectionName.StartsWith(".data", StringComparison.Ordinal) || sectionName.StartsWith(".rodata", StringComparison.Ordinal) ||
+            sectionName.StartsWith(".bss", StringComparison.Ordinal) || sectionName == ".kconfig" || sectionName == ".ksyms";
+
+        // ---- programs and relocations ----
+
+        private sealed class ProgramBuilder(string programName, ElfSection section, ulong start, Instruction[] instructions)
+        {
+            public string Name { get; } = programName;
+            public ElfSection Section { get; } = section;
+            public ulong Start { get; } = start;
+            public ulong End => Start + (ulong)Instructions.Length * Instruction.Size;
+            public Instruction[] Instructions { get; } = instructions;
+            public List<BpfRelocation> Relocations { get; } = new();
+            public List<BpfLineInfo> Lines { get; } = new();
+
+            public BpfProgram ToProgram() => new(
+                Name, SectionName(Section), Instructions.ToImmutableArray(),
+                Relocations.OrderBy(r => r.InstructionIndex).ToImmutableArray(),
+                Lines.ToImmutableArray());
+        }
+
+        private List<ProgramBuilder> ReadPrograms(Sections sections)
+        {
+            var result = new List<ProgramBuilder>();
+            foreach (var section in sections.Programs)
+            {
+                var sectionName = SectionName(section);
+                var code = Content(section);
+                var functions = SymbolsIn(section).Where(s => s.Symbol.Type == ElfSymbolType.Function).OrderBy(s => s.Symbol.Value).ToList();
+                if (functions.Count == 0)
+                {
+                    if (code.Length == 0)
+                        continue;
+                    throw Error($"executable section of {code.Length} bytes has no function symbol, so its programs have no names.", sectionName);
+                }
+                ulong previousEnd = 0;
+                foreach (var (symbol, _) in functions)
+                {
+                    var symbolName = symbol.Name.Value ?? "";
+                    if (symbol.Bind == ElfSymbolBind.Local)
+                        throw Error("the program is static (STB_LOCAL); libbpf refuses static programs outside .text. Make it global.", sectionName, symbolName);
+                    if (symbol.Value % Instruction.Size != 0 || symbol.Size % Instruction.Size != 0 || symbol.Size == 0)
+                        throw Error($"function at offset {symbol.Value}, size {symbol.Size} is not a whole number of 8-byte instructions.", sectionName, symbolName);
+                    if (symbol.Value + symbol.Size > (ulong)code.Length)
+                        throw Error($"function [{symbol.Value}, +{symbol.Size}) runs past the end of the {code.Length}-byte section.", sectionName, symbolName);
+                    if (symbol.Value < previousEnd)
+                        throw Error($"function at offset {symbol.Value} overlaps the previous function, which ends at {previousEnd}.", sectionName, symbolName);
+                    previousEnd = symbol.Value + symbol.Size;
+                    var instructions = Instruction.Decode(code.AsSpan((int)symbol.Value, (int)symbol.Size));
+                    result.Add(new ProgramBuilder(symbolName, section, symbol.Value, instructions));
+                }
+            }
+
+            foreach (var table in _elf.Sections.OfType<ElfRelocationTable>())
+            {
+                var target = table.Info.Section;
+                if (target is null)
+                    continue;
+                var targetName = SectionName(target);
+                if (target == sections.Maps && table.Entries.Count > 0)
+                    throw NotSupported("relocations in .maps (map-in-map or program-array 'values' initialisers) are not supported yet.", targetName);
+                if (!sections.Programs.Contains(target))
+                    continue; // debug sections, .BTF, .BTF.ext: relocations the loader never applies
+                if (table.IsRelocationWithAddends)
+                    throw Error($"relocation table '{SectionName(table)}' has addends (SHT_RELA); BPF objects use SHT_REL.", targetName);
+                if (table.Link.Section != _symbols)
+                    throw Error($"relocation table '{SectionName(table)}' does not refer to the symbol table.", targetName);
+                foreach (var entry in table.Entries)
+                    AddRelocation(result, sections, target, entry);
+            }
+            return result;
+        }
+
+        private void AddRelocation(List<ProgramBuilder> programs, Sections sections, ElfSection target, ElfRelocation entry)
+        {
+            var sectionName = SectionName(target);
+            var program = programs.FirstOrDefault(p => p.Section == target && entry.Offset >= p.Start && entry.Offset < p.End);
+            if (entry.SymbolIndex >= _symbols.Entries.Count)
+                throw Error($"relocation at offset {entry.Offset} refers to symbol {entry.SymbolIndex}, beyond the {_symbols.Entries.Count} symbols.", sectionName);
+            var symbol = _symbols.Entries[(int)entry.SymbolIndex];
+            var symbolName = symbol.Name.Value ?? "";
+            if (program is null)
+                throw Error($"relocation of '{symbolName}' at offset {entry.Offset} is outside every program of the section.", sectionName, symbolName);
+            if (entry.Offset % Instruction.Size != 0)
+                throw Error($"relocation of '{symbolName}' at offset {entry.Offset} is not on an instruction boundary.", sectionName, program.Name);
+            var index = (int)((entry.Offset - program.Start) / Instruction.Size);
+            var instruction = program.Instructions[index];
+            var type = entry.Type.Value;
+            var where = $"relocation at instruction {index} of program '{program.Name}'";
+            var symbolSection = symbol.SectionLink.Section;
+
+            if (symbolSection is null)
+                throw NotSupported($"{where} refers to the undefined symbol '{symbolName}' (an extern: kfunc, ksym or kconfig variable); externs are not supported yet.", sectionName, symbolName);
+            var symbolSectionName = SectionName(symbolSection);
+            if (type != BpfElf.RelocationLoadImm64 && type != BpfElf.RelocationCall)
+                throw Error($"{where} has type {type}; program code only takes R_BPF_64_64 (1) and R_BPF_64_32 (10).", sectionName, symbolName);
+
+            if (symbolSection == sections.Maps)
+            {
+                if (type != BpfElf.RelocationLoadImm64 || !instruction.IsLoadImm64 || index + 1 >= program.Instructions.Length)
+                    throw Error($"{where} refers to map '{symbolName}' but is not an R_BPF_64_64 on an ld_imm64 (it is type {type} on {instruction}).", sectionName, symbolName);
+                if (symbol.Type == ElfSymbolType.Section)
+                    throw NotSupported($"{where} refers to a map through the .maps section symbol rather than the map's own symbol; not supported yet.", sectionName);
+                program.Relocations.Add(new BpfRelocation(index, symbolName, BpfRelocationKind.Map));
+                return;
+            }
+            if (IsGlobalDataSection(symbolSectionName))
+                throw NotSupported($"{where} refers to '{symbolName}' in {symbolSectionName}; global data is not supported yet.", sectionName, symbolName);
+            if (symbolSection == sections.Text || sections.Programs.Contains(symbolSection))
+            {
+                var what = instruction.IsCall ? "BPF-to-BPF call" : "function reference (callback)";
+                throw NotSupported($"{where} is a {what} to '{(symbol.Type == ElfSymbolType.Section ? symbolSectionName : symbolName)}' in {symbolSectionName}; calls between BPF functions are not supported yet.", sectionName, symbolName);
+            }
+            throw Error($"{where} refers to '{symbolName}' in section '{symbolSectionName}', which is neither .maps nor code nor global data.", sectionName, symbolName);
+        }
+
+        /// <summary>
+        /// Completes the DATASECs the way libbpf's btf_fixup_datasec does before loading BTF: clang leaves a DATASEC's
+        /// size and its variables' offsets 0, and the kernel refuses that. The ELF has the answers (the section's size,
+        /// each variable's symbol), and the loader sees only the model, so the reader fills them in. Variables of
+        /// hidden symbols become static, and variables are sorted by offset, as libbpf does.
+        /// </summary>
+        private void FixDataSections()
+        {
+            if (!_types.Types.Any(t => t is BtfDataSec))
+                return;
+            var types = _types.Types.ToBuilder();
+            for (var i = 0; i < types.Count; i++)
+            {
+                if (types[i] is not BtfDataSec dataSec || dataSec.Name is ".kconfig" or ".ksyms")
+                    continue; // extern sections have no ELF section; externs are refused where they are used
+                var size = dataSec.Size;
+                var fixOffsets = size == 0;
+                if (fixOffsets)
+                {
+                    var section = _elf.Sections.FirstOrDefault(s => SectionName(s) == dataSec.Name)
+                        ?? throw Error($"BTF DATASEC '{dataSec.Name}' has no size and the object has no such section to take it from.", BpfElf.BtfSection);
+                    size = (uint)section.Size;
+                }
+                var vars = dataSec.Vars.ToBuilder();
+                for (var v = 0; v < vars.Count; v++)
+                {
+                    if (_types[vars[v].Type] is not BtfVar variable)
+                        throw Error($"BTF DATASEC '{dataSec.Name}' entry {v} refers to type {vars[v].Type}, not a VAR.", BpfElf.BtfSection);
+                    if (variable.Linkage is BtfVarLinkage.Static or BtfVarLinkage.GlobalExtern)
+                        continue;
+                    var symbol = _symbols.Entries.FirstOrDefault(e => e.Type == ElfSymbolType.Object
+                        && e.Bind is ElfSymbolBind.Global or ElfSymbolBind.Weak && e.Name.Value == variable.Name);
+                    if (symbol.Name.Value != variable.Name)
+                        throw Error($"BTF VAR '{variable.Name}' of DATASEC '{dataSec.Name}' has no global ELF object symbol.", BpfElf.BtfSection, variable.Name);
+                    if (fixOffsets)
+                        vars[v] = vars[v] with { Offset = (uint)symbol.Value };
+                    if (symbol.Visibility is ElfSymbolVisibility.Hidden or ElfSymbolVisibility.Internal)
+                        types[(int)vars[v].Type - 1] = variable with { Linkage = BtfVarLinkage.Static };
+                }
+                types[i] = dataSec with { Size = size, Vars = vars.OrderBy(v => v.Offset).ToImmutableArray() };
+            }
+            _types = new BtfTypeTable(types.ToImmutable());
+        }
+
+        // ---- maps ----
+
+        private ImmutableArray<BpfMap> ReadMaps(ElfSection section, bool hasBtf)
+        {
+            const string where = BpfElf.MapsSection;
+            if (!hasBtf)
+                throw Error(".maps needs BTF to describe its maps, but the object has no .BTF section.", where);
+            var dataSec = _types.Types.OfType<BtfDataSec>().FirstOrDefault(d => d.Name == BpfElf.MapsSection)
+                ?? throw Error("the BTF has no DATASEC '.maps' describing the maps in this section.", where);
+            var mapSymbols = SymbolsIn(section).Where(s => s.Symbol.Type == ElfSymbolType.Object)
+                .ToDictionary(s => s.Symbol.Name.Value ?? "", s => s.Symbol, StringComparer.Ordinal);
+            var size = (ulong)Content(section).Length;
+
+            var maps = ImmutableArray.CreateBuilder<BpfMap>(dataSec.Vars.Length);
+            var described = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var info in dataSec.Vars)
+            {
+                if (_types[info.Type] is not BtfVar variable)
+                    throw Error($"DATASEC '.maps' entry refers to BTF type {info.Type} ({_types[info.Type]?.Kind}), not a VAR.", where);
+                var mapName = variable.Name;
+                if (!mapSymbols.TryGetValue(mapName, out var symbol))
+                    throw Error("the map has a BTF definition but no ELF object symbol in .maps (libbpf needs both).", where, mapName);
+                var definitionSize = _types.SizeOf(variable.Type);
+                if (symbol.Value + definitionSize > size)
+                    throw Error($"the map definition [{symbol.Value}, +{definitionSize}) runs past the end of the {size}-byte section.", where, mapName);
+                described.Add(mapName);
+                maps.Add(ReadMapDefinition(mapName, variable.Type));
+            }
+            foreach (var undescribed in mapSymbols.Keys.Where(k => !described.Contains(k)))
+                throw Error("the symbol in .maps has no VAR in the BTF DATASEC '.maps', so its definition is unknown.", where, undescribed);
+            return maps.MoveToImmutable();
+        }
+
+        private BpfMap ReadMapDefinition(string mapName, uint typeId)
+        {
+            const string where = BpfElf.MapsSection;
+            if (_types[_types.Resolve(typeId)] is not BtfComposite { IsUnion: false } definition)
+                throw Error($"the map's BTF VAR has type {typeId} ({_types[_types.Resolve(typeId)]?.Kind}), not a struct.", where, mapName);
+
+            uint? type = null, maxEntries = null, flags = null, keySize = null, valueSize = null, pinning = null;
+            uint keyType = 0, valueType = 0;
+            foreach (var member in definition.Members)
+            {
+                switch (member.Name)
+                {
+                    case BpfElf.MapMember.Type:
+                        type = Integer(member);
+                        break;
+                    case BpfElf.MapMember.MaxEntries:
+                        maxEntries = Integer(member);
+                        break;
+                    case BpfElf.MapMember.MapFlags:
+                        flags = Integer(member);
+                        break;
+                    case BpfElf.MapMember.KeySize:
+                        keySize = Agree(keySize, Integer(member), "key");
+                        break;
+                    case BpfElf.MapMember.ValueSize:
+                        valueSize = Agree(valueSize, Integer(member), "value");
+                        break;
+                    case BpfElf.MapMember.Pinning:
+                        pinning = Integer(member);
+                        if (pinning > (uint)BpfMapPinning.ByName)
+                            throw Error($"pinning {pinning} is unknown (0 = none, 1 = by name).", where, mapName);
+                        break;
+                    case BpfElf.MapMember.Key:
+                        keyType = Pointee(member);
+                        keySize = Agree(keySize, SizeOf(keyType, "key"), "key");
+                        break;
+                    case BpfElf.MapMember.Value:
+                        valueType = Pointee(member);
+                        valueSize = Agree(valueSize, SizeOf(valueType, "value"), "value");
+                        break;
+                    case BpfElf.MapMember.NumaNode:
+                        throw NotSupported("'numa_node' in a map definition is not supported yet.", where, mapName);
+                    case BpfElf.MapMember.MapExtra:
+                        if (Integer(member) != 0)
+                            throw NotSupported("'map_extra' in a map definition is not supported yet.", where, mapName);
+                        break;
+                    case BpfElf.MapMember.Values:
+                        throw NotSupported("'values' (map-in-map or program-array initialisers) is not supported yet.", where, mapName);
+                    default:
+                        throw Error($"unknown map definition member '{member.Name}' (libbpf refuses it in strict mode).", where, mapName);
+                }
+            }
+            if (type is null)
+                throw Error("the map definition has no 'type'.", where, mapName);
+            return new BpfMap(mapName, (BpfMapType)type.Value, keySize ?? 0, valueSize ?? 0, maxEntries ?? 0, flags ?? 0,
+                keyType, valueType, (BpfMapPinning)(pinning ?? 0));
+
+            // __uint(name, value) is "int (*name)[value]": the value is the array's element count.
+            uint Integer(BtfMember member)
+            {
+                if (_types[_types.Resolve(member.Type)] is BtfReference { ReferenceKind: BtfKind.Ptr } pointer
+                    && _types[_types.Resolve(pointer.Type)] is BtfArray array)
+                    return array.Count;
+                throw Error($"member '{member.Name}' is not a pointer to an array (the __uint encoding).", where, mapName);
+            }
+
+            // __type(name, T) is "T *name".
+            uint Pointee(BtfMember member)
+            {
+                if (_types[_types.Resolve(member.Type)] is BtfReference { ReferenceKind: BtfKind.Ptr } pointer && pointer.Type != 0)
+                    return pointer.Type;
+                throw Error($"member '{member.Name}' is not a pointer to a type (the __type encoding).", where, mapName);
+            }
+
+            uint SizeOf(uint id, string what)
+            {
+                try
+                {
+                    return _types.SizeOf(id);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw Error($"the {what} type {id} has no size: {e.Message}", where, mapName, e);
+                }
+            }
+
+            uint Agree(uint? existing, uint size, string what)
+            {
+                if (existing is { } known && known != size)
+                    throw Error($"the {what} size is given twice and disagrees: {known} and {size}.", where, mapName);
+                return size;
+            }
+        }
+
+        // ---- .BTF.ext ----
+
+        private List<ProgramBuilder> ApplyLineInfo(List<ProgramBuilder> programs, Sections sections)
+        {
+            if (sections.BtfExt is not { } extSection)
+                return programs;
+            if (sections.Btf is null)
+                throw Error(".BTF.ext needs the .BTF string table, but the object has no .BTF section.", BpfElf.BtfExtSection);
+            BtfExtInfo ext;
+            try
+            {
+                ext = BtfExtInfo.Read(Content(extSection));
+            }
+            catch (FormatException e)
+            {
+                throw Error($"malformed .BTF.ext: {e.Message}", BpfElf.BtfExtSection, inner: e);
+            }
+            if (ext.CoreRelocationCount > 0)
+                throw NotSupported($"{ext.CoreRelocationCount} CO-RE relocations (BPF_CORE_READ, preserve_access_index) are not supported yet.", BpfElf.BtfExtSection);
+
+            foreach (var block in ext.LineInfo)
+            {
+                var sectionName = BtfString(block.SectionNameOffset, "section name");
+                var inSection = programs.Where(p => SectionName(p.Section) == sectionName).ToList();
+                if (inSection.Count == 0)
+                    continue; // e.g. line info of an empty .text: no program to attach it to
+                foreach (var record in block.Records)
+                {
+                    var program = inSection.FirstOrDefault(p => record.InstructionOffset >= p.Start && record.InstructionOffset < p.End);
+                    if (program is null || record.InstructionOffset % Instruction.Size != 0)
+                        throw Error($"line info at byte offset {record.InstructionOffset} of section '{sectionName}' is not on an instruction of a program.", BpfElf.BtfExtSection);
+                    program.Lines.Add(new BpfLineInfo(
+                        (int)((record.InstructionOffset - program.Start) / Instruction.Size),
+                        BtfString(record.FileNameOffset, "file name"),
+                        (int)record.Line,
+                        (int)record.Column,
+                        BtfString(record.LineOffset, "line text")));
+                }
+            }
+            return programs;
+        }
+
+        private string BtfString(uint offset, string what)
+        {
+            if (_strings.TryGet(offset, out var value))
+                return value;
+            throw Error($"{what} offset {offset} is outside the {_strings.Length}-byte BTF string section.", BpfElf.BtfExtSection);
+        }
+
+        // ---- license and helpers ----
+
+        private string ReadLicense(ElfSection section)
+        {
+            var content = Content(section);
+            var end = Array.IndexOf(content, (byte)0);
+            if (end < 0)
+                throw Error("the license is not NUL-terminated.", BpfElf.LicenseSection);
+            return Encoding.UTF8.GetString(content, 0, end);
+        }
+
+        private IEnumerable<(ElfSymbol Symbol, int Index)> SymbolsIn(ElfSection section) =>
+            _symbols.Entries.Select((s, i) => (s, i)).Where(e => e.s.SectionLink.Section == section);
+
+        private byte[] Content(ElfSection section)
+        {
+            if (_contents.TryGetValue(section, out var cached))
+                return cached;
+            byte[] content;
+            if (section is ElfStreamSection { Stream: { } stream })
+            {
+                using var copy = new MemoryStream();
+                stream.Position = 0;
+                stream.CopyTo(copy);
+                content = copy.ToArray();
+            }
+            else if (section.Type == ElfSectionType.NoBits)
+            {
+                content = new byte[section.Size];
+            }
+            else
+            {
+                throw Error($"section of type {section.Type} has no readable content.", SectionName(section));
+            }
+            _contents[section] = content;
+            return content;
+        }
+
+        private static string SectionName(ElfSection section) => section.Name.Value ?? "";
+
+        private BpfObjectFormatException Error(string message, string? section = null, string? symbol = null, Exception? inner = null) =>
+            new(name, message, section, symbol, inner);
+
+        private BpfObjectFormatException NotSupported(string message, string? section = null, string? symbol = null) =>
+            new(name, message, section, symbol) { IsNotSupported = true };
+    }
+}
