@@ -1,0 +1,299 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using System.Text;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Runtime.Interop;
+
+namespace XdpCompiler.Runtime;
+
+/// <summary>The outcome of BPF_PROG_TEST_RUN on one packet.</summary>
+/// <param name="ReturnValue">What the program returned (an <see cref="XdpAction"/> for XDP).</param>
+/// <param name="Packet">The packet after the program ran (it may have rewritten or resized it).</param>
+/// <param name="DurationNanoseconds">The kernel's average time per run.</param>
+/// <param name="Repeat">How many times the kernel ran the program.</param>
+public sealed record XdpTestRunResult(uint ReturnValue, byte[] Packet, uint DurationNanoseconds, uint Repeat)
+{
+    public XdpAction Action => (XdpAction)ReturnValue;
+
+    public TimeSpan Duration => TimeSpan.FromTicks(DurationNanoseconds / 100);
+}
+
+/// <summary>Where <see cref="LoadedProgram.Attach(string, XdpMode)"/> asks the kernel to run the program.</summary>
+public enum XdpMode : uint
+{
+    /// <summary>No mode flag: the kernel picks native when the driver has it, generic otherwise.</summary>
+    Auto = 0,
+    /// <summary>XDP_FLAGS_SKB_MODE: in the network stack after the SKB is built; works on every interface.</summary>
+    Generic = 2,
+    /// <summary>XDP_FLAGS_DRV_MODE: in the driver before any allocation; the driver must support it.</summary>
+    Native = 4,
+}
+
+/// <summary>
+/// What a program load sends besides the code: BTF func_info and line_info so the verifier log, bpftool and our errors
+/// show source lines. Instruction offsets are instruction indexes (not bytes, unlike <c>.BTF.ext</c>), and the string
+/// offsets point into the BTF loaded as <paramref name="Btf"/>.
+/// </summary>
+internal sealed record ProgramDebugInfo(LoadedBtf Btf, ImmutableArray<FuncInfoRecord> Functions, ImmutableArray<LineInfoRecord> Lines);
+
+/// <summary>An XDP program the verifier accepted. Disposing it unloads it unless a link or pin still holds it.</summary>
+public sealed unsafe class LoadedProgram : IDisposable
+{
+    private const int MaxEagainRetries = 5;
+
+    private LoadedProgram(BpfFd fd, string name, ImmutableArray<Instruction> instructions, string? debugInfoWarning)
+    {
+        Fd = fd;
+        Name = name;
+        Instructions = instructions;
+        DebugInfoWarning = debugInfoWarning;
+    }
+
+    public BpfFd Fd { get; }
+
+    public string Name { get; }
+
+    /// <summary>The instructions as loaded: relocated, with map fds in the <c>ld_imm64</c> slots.</summary>
+    public ImmutableArray<Instruction> Instructions { get; }
+
+    /// <summary>Set when the kernel refused the program's func/line info and it was loaded without.</summary>
+    public string? DebugInfoWarning { get; }
+
+    /// <summary>The kernel's id of the program (bpftool prog show, ip link's "prog/xdp id").</summary>
+    public uint Id => Info().Id;
+
+    /// <summary>The kernel's tag: a hash of the instructions, as bpftool prints it.</summary>
+    public string Tag
+    {
+        get
+        {
+            var info = Info();
+            return Convert.ToHexStringLower(new ReadOnlySpan<byte>(info.Tag, 8));
+        }
+    }
+
+    /// <summary>Loads instructions that need no relocation (no maps, no calls) as an XDP program.</summary>
+    public static LoadedProgram Load(string name, IReadOnlyList<Instruction> instructions, string license = "GPL")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(instructions);
+        return Load(name, instructions.ToImmutableArray(), license, debugInfo: null);
+    }
+
+    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo)
+    {
+        var operation = $"load program {name}";
+        if (instructions.IsDefaultOrEmpty)
+            throw new ArgumentException($"Program {name} has no instructions.", nameof(instructions));
+        var code = Instruction.Encode(instructions);
+        var licenseBytes = Encoding.UTF8.GetBytes(license + "\0");
+
+        var fd = Attempt(name, code, licenseBytes, debugInfo, logBuffer: null, 0, out _);
+        if (fd >= 0)
+            return new LoadedProgram(new BpfFd(fd), name, instructions, null);
+        if (-fd is Errno.EPERM or Errno.EMFILE or Errno.ENFILE)
+            throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -fd);
+
+        var (logged, log) = AttemptWithLog(name, code, licenseBytes, debugInfo);
+        if (logged >= 0)
+            return new LoadedProgram(new BpfFd(logged), name, instructions, null);
+
+        if (debugInfo is not null && IsAboutDebugInfo(log))
+        {
+            // Bad func/line info should not cost the user a working program: load without it and say why.
+            var plain = Attempt(name, code, licenseBytes, null, null, 0, out _);
+            if (plain >= 0)
+            {
+                var summary = VerifierLog.Parse(log).Message ?? Errno.Name(-logged);
+                return new LoadedProgram(new BpfFd(plain), name, instructions,
+                    $"The kernel refused the func/line info of program {name} ({summary}); it was loaded without source lines.");
+            }
+            (logged, log) = AttemptWithLog(name, code, licenseBytes, null);
+            if (logged >= 0)
+                return new LoadedProgram(new BpfFd(logged), name, instructions, "The program loaded only without its func/line info.");
+        }
+
+        if (string.IsNullOrWhiteSpace(log))
+            throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -logged);
+        throw new BpfVerifierException(name, operation, -logged, log);
+    }
+
+    // The kernel's complaints about func/line info ("missing bpf_line_info for func#0", "Invalid line_info[2]…",
+    // "number of funcs in func_info doesn't match…", "invalid type id 7 in func info") name them in the reason.
+    private static bool IsAboutDebugInfo(string log)
+    {
+        var reason = VerifierLog.Parse(log).Message ?? log;
+        return reason.Contains("line_info", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("func_info", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("func info", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("btf", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static (int Result, string Log) AttemptWithLog(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo) =>
+        KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, buffer, size, out trueSize));
+
+    private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, byte* logBuffer, uint logSize, out uint logTrueSize)
+    {
+        var functions = debugInfo?.Functions.ToArray() ?? [];
+        var lines = debugInfo?.Lines.ToArray() ?? [];
+        var added = false;
+        try
+        {
+            fixed (byte* insns = code)
+            fixed (byte* lic = license)
+            fixed (FuncInfoRecord* funcInfo = functions)
+            fixed (LineInfoRecord* lineInfo = lines)
+            {
+                var attr = new ProgLoadAttr
+                {
+                    ProgType = (uint)BpfProgType.Xdp,
+                    ExpectedAttachType = (uint)BpfAttachType.Xdp,
+                    InsnCount = (uint)(code.Length / Instruction.Size),
+                    Insns = (ulong)insns,
+                    License = (ulong)lic,
+                    LogLevel = logBuffer == null ? 0u : 1u,
+                    LogBuf = (ulong)logBuffer,
+                    LogSize = logBuffer == null ? 0 : logSize,
+                };
+                KernelNames.Write(name, attr.ProgName);
+                if (debugInfo is not null)
+                {
+                    debugInfo.Btf.Fd.DangerousAddRef(ref added);
+                    attr.ProgBtfFd = (uint)debugInfo.Btf.Fd.Value;
+                    if (functions.Length > 0)
+                    {
+                        attr.FuncInfoRecSize = (uint)sizeof(FuncInfoRecord);
+                        attr.FuncInfo = (ulong)funcInfo;
+                        attr.FuncInfoCount = (uint)functions.Length;
+                    }
+                    if (lines.Length > 0)
+                    {
+                        attr.LineInfoRecSize = (uint)sizeof(LineInfoRecord);
+                        attr.LineInfo = (ulong)lineInfo;
+                        attr.LineInfoCount = (uint)lines.Length;
+                    }
+                }
+                var result = BpfSyscall.Invoke(BpfCommand.ProgLoad, ref attr);
+                // The verifier gives up with EAGAIN when a signal interrupts it; libbpf retries too.
+                for (var retry = 0; result == -Errno.EAGAIN && retry < MaxEagainRetries; retry++)
+                {
+                    attr.LogTrueSize = 0;
+                    result = BpfSyscall.Invoke(BpfCommand.ProgLoad, ref attr);
+                }
+                logTrueSize = attr.LogTrueSize;
+                return result;
+            }
+        }
+        finally
+        {
+            if (added)
+                debugInfo!.Btf.Fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// BPF_PROG_TEST_RUN: runs the program on <paramref name="packet"/> (an Ethernet frame) <paramref name="repeat"/>
+    /// times without any interface. Maps see the runs, as they would see real traffic.
+    /// </summary>
+    public XdpTestRunResult TestRun(ReadOnlySpan<byte> packet, uint repeat = 1)
+    {
+        var operation = $"test-run program {Name}";
+        // Room for what the program may add in front (bpf_xdp_adjust_head, 256 bytes of headroom) and at the end.
+        var output = new byte[packet.Length + 4096 + 256];
+        for (var attempt = 0; ; attempt++)
+        {
+            var attr = new TestRunAttr { DataSizeIn = (uint)packet.Length, DataSizeOut = (uint)output.Length, Repeat = repeat };
+            int result;
+            var added = false;
+            Fd.DangerousAddRef(ref added);
+            try
+            {
+                fixed (byte* input = packet)
+                fixed (byte* outputBytes = output)
+                {
+                    attr.ProgFd = (uint)Fd.Value;
+                    attr.DataIn = (ulong)input;
+                    attr.DataOut = (ulong)outputBytes;
+                    result = BpfSyscall.Invoke(BpfCommand.ProgTestRun, ref attr);
+                }
+            }
+            finally
+            {
+                if (added)
+                    Fd.DangerousRelease();
+            }
+            // ENOSPC: the packet grew beyond the buffer; the kernel says how big it got. Rare, and it reruns the program.
+            if (result == -Errno.ENOSPC && attempt == 0 && attr.DataSizeOut > output.Length)
+            {
+                output = new byte[attr.DataSizeOut];
+                continue;
+            }
+            if (result < 0)
+                throw BpfErrors.Create(BpfOperationKind.TestRun, operation, Name, -result, $"The packet was {packet.Length} bytes.");
+            return new XdpTestRunResult(attr.Retval, output.AsSpan(0, (int)attr.DataSizeOut).ToArray(), attr.Duration, repeat == 0 ? 1 : repeat);
+        }
+    }
+
+    /// <summary>Attaches the program to an interface through a bpf_link; disposing the link detaches it.</summary>
+    public XdpLink Attach(string interfaceName, XdpMode mode = XdpMode.Auto)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(interfaceName);
+        int index;
+        try
+        {
+            index = NetworkInterfaces.IndexOf(interfaceName);
+        }
+        catch (BpfException e)
+        {
+            throw new BpfException(BpfOperationKind.Attach, AttachOperation(interfaceName, mode), e.Errno, interfaceName, e.Hint, e);
+        }
+        return Attach(index, interfaceName, mode);
+    }
+
+    /// <summary>Attaches the program to the interface with this index.</summary>
+    public XdpLink Attach(int interfaceIndex, XdpMode mode = XdpMode.Auto) =>
+        Attach(interfaceIndex, NetworkInterfaces.NameOf(interfaceIndex) ?? $"ifindex {interfaceIndex}", mode);
+
+    private XdpLink Attach(int index, string interfaceName, XdpMode mode)
+    {
+        if (mode is not (XdpMode.Auto or XdpMode.Generic or XdpMode.Native))
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Use Auto, Generic or Native.");
+        var added = false;
+        Fd.DangerousAddRef(ref added);
+        int result;
+        try
+        {
+            var attr = new LinkCreateAttr
+            {
+                ProgFd = (uint)Fd.Value,
+                TargetIfindex = (uint)index,
+                AttachType = (uint)BpfAttachType.Xdp,
+                Flags = (uint)mode,
+            };
+            result = BpfSyscall.Invoke(BpfCommand.LinkCreate, ref attr);
+        }
+        finally
+        {
+            if (added)
+                Fd.DangerousRelease();
+        }
+        if (result < 0)
+        {
+            var detail = mode switch { XdpMode.Native => "native", XdpMode.Generic => "generic", _ => null };
+            throw BpfErrors.Create(BpfOperationKind.Attach, AttachOperation(interfaceName, mode), interfaceName, -result, detail);
+        }
+        return new XdpLink(new BpfFd(result), Name, interfaceName, index, mode);
+    }
+
+    private string AttachOperation(string interfaceName, XdpMode mode) =>
+        $"attach program {Name} to {interfaceName} ({mode.ToString().ToLowerInvariant()} mode)";
+
+    /// <summary>BPF_OBJ_PIN: keeps the program loaded at <paramref name="path"/> on a bpffs mount.</summary>
+    public void Pin(string path) => ObjectInfo.Pin(Fd, path, $"pin program {Name}", Name);
+
+    public void Dispose() => Fd.Dispose();
+
+    public override string ToString() => $"XDP program {Name} ({Instructions.Length} instructions)";
+
+    private ProgInfo Info() => ObjectInfo.Get<ProgInfo>(Fd, $"read the info of program {Name}", Name);
+}

@@ -1,0 +1,244 @@
+using System.Collections;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using XdpCompiler.Core.Objects;
+
+namespace XdpCompiler.Runtime;
+
+// Typed views over a LoadedMap. Keys and values are unmanaged structs copied byte for byte, so their layout must match
+// the program's (the view checks the sizes against the map when it is created).
+
+/// <summary>BPF_MAP_TYPE_ARRAY: every index 0..MaxEntries-1 always exists.</summary>
+public sealed class ArrayMap<T> : IEnumerable<T> where T : unmanaged
+{
+    internal ArrayMap(LoadedMap map)
+    {
+        map.CheckType(nameof(ArrayMap<T>), BpfMapType.Array);
+        map.CheckSizes($"{nameof(ArrayMap<T>)}<{typeof(T).Name}>", sizeof(uint), Unsafe.SizeOf<T>());
+        Map = map;
+    }
+
+    public LoadedMap Map { get; }
+
+    public uint MaxEntries => Map.MaxEntries;
+
+    public T this[uint index]
+    {
+        get => Lookup(index);
+        set => Update(index, value);
+    }
+
+    public T Lookup(uint index)
+    {
+        CheckIndex(index);
+        T value = default;
+        if (!Map.TryLookup(MapBytes.Of(ref index), MapBytes.Of(ref value)))
+            throw new InvalidOperationException($"Array map {Map.Name} has no index {index}.");
+        return value;
+    }
+
+    public void Update(uint index, T value, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        CheckIndex(index);
+        Map.Update(MapBytes.Of(ref index), MapBytes.Of(ref value), flags);
+    }
+
+    public IEnumerator<T> GetEnumerator()
+    {
+        for (uint i = 0; i < MaxEntries; i++)
+            yield return Lookup(i);
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private void CheckIndex(uint index)
+    {
+        if (index >= MaxEntries)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Array map {Map.Name} has indexes 0..{MaxEntries - 1}.");
+    }
+}
+
+/// <summary>BPF_MAP_TYPE_PERCPU_ARRAY: one value per possible CPU at each index.</summary>
+public sealed class PerCpuArrayMap<T> where T : unmanaged
+{
+    internal PerCpuArrayMap(LoadedMap map)
+    {
+        map.CheckType(nameof(PerCpuArrayMap<T>), BpfMapType.PerCpuArray);
+        map.CheckSizes($"{nameof(PerCpuArrayMap<T>)}<{typeof(T).Name}>", sizeof(uint), Unsafe.SizeOf<T>());
+        Map = map;
+    }
+
+    public LoadedMap Map { get; }
+
+    public uint MaxEntries => Map.MaxEntries;
+
+    /// <summary>The value on each possible CPU, indexed by CPU number.</summary>
+    public T[] Lookup(uint index)
+    {
+        CheckIndex(index);
+        var buffer = new byte[Map.ValueBufferSize];
+        if (!Map.TryLookup(MapBytes.Of(ref index), buffer))
+            throw new InvalidOperationException($"Per-CPU array map {Map.Name} has no index {index}.");
+        return MapBytes.SplitPerCpu<T>(buffer, Map.PerCpuValueStride);
+    }
+
+    /// <summary>Sets the value on each CPU (<paramref name="perCpu"/> has one value per possible CPU).</summary>
+    public void Update(uint index, ReadOnlySpan<T> perCpu, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        CheckIndex(index);
+        Map.Update(MapBytes.Of(ref index), MapBytes.JoinPerCpu(perCpu, Map.PerCpuValueStride, Map.Name), flags);
+    }
+
+    /// <summary>Sets the same value on every CPU.</summary>
+    public void Update(uint index, T value, MapUpdateFlags flags = MapUpdateFlags.Any) =>
+        Update(index, Enumerable.Repeat(value, SystemCpus.PossibleCount).ToArray(), flags);
+
+    private void CheckIndex(uint index)
+    {
+        if (index >= MaxEntries)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Per-CPU array map {Map.Name} has indexes 0..{MaxEntries - 1}.");
+    }
+}
+
+/// <summary>BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_LRU_HASH.</summary>
+public sealed class HashMap<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValue>> where TKey : unmanaged where TValue : unmanaged
+{
+    internal HashMap(LoadedMap map)
+    {
+        map.CheckType(nameof(HashMap<TKey, TValue>), BpfMapType.Hash, BpfMapType.LruHash);
+        map.CheckSizes($"{nameof(HashMap<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
+        Map = map;
+    }
+
+    public LoadedMap Map { get; }
+
+    public TValue this[TKey key]
+    {
+        get => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"Key {key} is not in map {Map.Name}.");
+        set => Update(key, value);
+    }
+
+    public bool TryGetValue(TKey key, out TValue value)
+    {
+        value = default;
+        return Map.TryLookup(MapBytes.Of(ref key), MapBytes.Of(ref value));
+    }
+
+    public void Update(TKey key, TValue value, MapUpdateFlags flags = MapUpdateFlags.Any) =>
+        Map.Update(MapBytes.Of(ref key), MapBytes.Of(ref value), flags);
+
+    /// <summary>Adds the key only if it is absent (BPF_NOEXIST); false if it was there.</summary>
+    public bool TryAdd(TKey key, TValue value)
+    {
+        if (Map.TryUpdate(MapBytes.Of(ref key), MapBytes.Of(ref value), MapUpdateFlags.NoExist, out var errno))
+            return true;
+        if (errno == Interop.Errno.EEXIST)
+            return false;
+        throw BpfErrors.Create(BpfOperationKind.MapUpdate, $"add a key to map {Map.Name}", Map.Name, errno, "flags NoExist");
+    }
+
+    public bool Delete(TKey key) => Map.Delete(MapBytes.Of(ref key));
+
+    public IEnumerable<TKey> Keys => Map.Keys().Select(MapBytes.Read<TKey>);
+
+    /// <summary>The entries present while iterating (a key deleted meanwhile is skipped).</summary>
+    public IEnumerator<KeyValuePair<TKey, TValue>> GetEnumerator()
+    {
+        foreach (var key in Keys)
+        {
+            if (TryGetValue(key, out var value))
+                yield return new(key, value);
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>BPF_MAP_TYPE_PERCPU_HASH and BPF_MAP_TYPE_LRU_PERCPU_HASH: one value per possible CPU for each key.</summary>
+public sealed class PerCpuHashMap<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
+{
+    internal PerCpuHashMap(LoadedMap map)
+    {
+        map.CheckType(nameof(PerCpuHashMap<TKey, TValue>), BpfMapType.PerCpuHash, BpfMapType.LruPerCpuHash);
+        map.CheckSizes($"{nameof(PerCpuHashMap<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
+        Map = map;
+    }
+
+    public LoadedMap Map { get; }
+
+    /// <summary>The value on each possible CPU, or false when the key is absent.</summary>
+    public bool TryGetValue(TKey key, out TValue[] perCpu)
+    {
+        var buffer = new byte[Map.ValueBufferSize];
+        if (!Map.TryLookup(MapBytes.Of(ref key), buffer))
+        {
+            perCpu = [];
+            return false;
+        }
+        perCpu = MapBytes.SplitPerCpu<TValue>(buffer, Map.PerCpuValueStride);
+        return true;
+    }
+
+    public TValue[] Lookup(TKey key) =>
+        TryGetValue(key, out var perCpu) ? perCpu : throw new KeyNotFoundException($"Key {key} is not in map {Map.Name}.");
+
+    public void Update(TKey key, ReadOnlySpan<TValue> perCpu, MapUpdateFlags flags = MapUpdateFlags.Any) =>
+        Map.Update(MapBytes.Of(ref key), MapBytes.JoinPerCpu(perCpu, Map.PerCpuValueStride, Map.Name), flags);
+
+    public void Update(TKey key, TValue value, MapUpdateFlags flags = MapUpdateFlags.Any) =>
+        Update(key, Enumerable.Repeat(value, SystemCpus.PossibleCount).ToArray(), flags);
+
+    public bool Delete(TKey key) => Map.Delete(MapBytes.Of(ref key));
+
+    public IEnumerable<TKey> Keys => Map.Keys().Select(MapBytes.Read<TKey>);
+}
+
+/// <summary>Sums of per-CPU values (the usual way to read per-CPU counters).</summary>
+public static class PerCpuMapExtensions
+{
+    /// <summary>The sum over all CPUs of the value at <paramref name="index"/> (wrapping on overflow, as the counters do).</summary>
+    public static T Sum<T>(this PerCpuArrayMap<T> map, uint index) where T : unmanaged, INumberBase<T> => SumOf(map.Lookup(index));
+
+    /// <summary>The sum over all CPUs of the value of <paramref name="key"/>; zero when the key is absent.</summary>
+    public static TValue Sum<TKey, TValue>(this PerCpuHashMap<TKey, TValue> map, TKey key)
+        where TKey : unmanaged where TValue : unmanaged, INumberBase<TValue> =>
+        map.TryGetValue(key, out var perCpu) ? SumOf(perCpu) : TValue.Zero;
+
+    private static T SumOf<T>(T[] values) where T : INumberBase<T>
+    {
+        var sum = T.Zero;
+        foreach (var v in values)
+            sum = unchecked(sum + v);
+        return sum;
+    }
+}
+
+internal static class MapBytes
+{
+    internal static Span<byte> Of<T>(ref T value) where T : unmanaged => MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref value, 1));
+
+    internal static T Read<T>(byte[] bytes) where T : unmanaged => MemoryMarshal.Read<T>(bytes);
+
+    internal static T[] SplitPerCpu<T>(ReadOnlySpan<byte> buffer, int stride) where T : unmanaged
+    {
+        var result = new T[buffer.Length / stride];
+        for (var cpu = 0; cpu < result.Length; cpu++)
+            result[cpu] = MemoryMarshal.Read<T>(buffer.Slice(cpu * stride));
+        return result;
+    }
+
+    internal static byte[] JoinPerCpu<T>(ReadOnlySpan<T> perCpu, int stride, string mapName) where T : unmanaged
+    {
+        var cpus = SystemCpus.PossibleCount;
+        if (perCpu.Length != cpus)
+            throw new ArgumentException($"Per-CPU map {mapName} needs one value for each of the {cpus} possible CPUs, not {perCpu.Length}.", nameof(perCpu));
+        var buffer = new byte[cpus * stride];
+        for (var cpu = 0; cpu < cpus; cpu++)
+        {
+            var value = perCpu[cpu];
+            MemoryMarshal.Write(buffer.AsSpan(cpu * stride), in value);
+        }
+        return buffer;
+    }
+}
