@@ -1,3 +1,4 @@
+using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime.Interop;
 
 namespace XdpCompiler.Runtime;
@@ -78,13 +79,33 @@ public sealed class BpfVerifierException : BpfException
     {
     }
 
-    private BpfVerifierException(string programName, string operation, int errno, string log, VerifierLogSummary summary, string? hint)
-        : base(BpfOperationKind.ProgramLoad, operation, errno, programName, hint, FormatMessage(operation, errno, summary, hint))
+    private BpfVerifierException(string programName, string operation, int errno, string log, VerifierLogSummary summary, string? hint,
+        BpfLineInfo? source = null)
+        : base(BpfOperationKind.ProgramLoad, operation, errno, programName, hint, FormatMessage(operation, errno, summary, hint, source))
     {
         Log = log;
         InstructionIndex = summary.InstructionIndex;
         InstructionText = summary.InstructionText;
         VerifierMessage = summary.Message;
+        SourceLine = source;
+        _summary = summary;
+    }
+
+    private readonly VerifierLogSummary _summary;
+
+    /// <summary>
+    /// The source line (C# for our objects, C for clang's) of the rejected instruction: the last line-info record at
+    /// or before it. Null when the object has no line info or the log names no instruction.
+    /// </summary>
+    public BpfLineInfo? SourceLine { get; }
+
+    /// <summary>This rejection, pointed at the source line that the failing instruction came from.</summary>
+    public BpfVerifierException WithSource(IReadOnlyList<BpfLineInfo> lines)
+    {
+        if (InstructionIndex is not { } index || lines.Count == 0)
+            return this;
+        var source = lines.Where(l => l.InstructionIndex <= index).OrderBy(l => l.InstructionIndex).LastOrDefault();
+        return source is null ? this : new BpfVerifierException(ObjectName ?? "", Operation, Errno, Log, _summary, Hint, source);
     }
 
     /// <summary>The whole verifier log, never truncated.</summary>
@@ -99,13 +120,15 @@ public sealed class BpfVerifierException : BpfException
     /// <summary>The verifier's reason, the log's last lines before its statistics ("invalid access to packet, …").</summary>
     public string? VerifierMessage { get; }
 
-    private static string FormatMessage(string operation, int errno, VerifierLogSummary summary, string? hint)
+    private static string FormatMessage(string operation, int errno, VerifierLogSummary summary, string? hint, BpfLineInfo? source)
     {
+        var where = source is null ? "" : $"{source.File}({source.Line},{source.Column}): ";
+        var line = source is null || source.LineText.Length == 0 ? "" : $" Source: {source.LineText}";
         var at = summary.InstructionIndex is { } index
             ? $" at instruction {index}" + (summary.InstructionText is null ? "" : $" ({summary.InstructionText})")
             : "";
         var reason = summary.Message is null ? "" : ": " + summary.Message;
-        return $"{operation} failed: the verifier rejected it{at}{reason} [{Interop.Errno.Name(errno)}]. The whole log is in {nameof(Log)}."
+        return $"{where}{operation} failed: the verifier rejected it{at}{reason} [{Interop.Errno.Name(errno)}].{line} The whole log is in {nameof(Log)}."
             + (hint is null ? "" : " " + hint);
     }
 }

@@ -65,7 +65,17 @@ public static class BpfObjectLoader
                     throw new InvalidOperationException($"Object {obj.Name} defines program '{program.Name}' twice.");
                 var (code, functions) = ProgramLinker.Link(obj, program, maps);
                 var debugInfo = ProgramLinker.DebugInfo(obj, functions, btf, strings);
-                var loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo);
+                LoadedProgram loaded;
+                try
+                {
+                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo);
+                }
+                catch (BpfVerifierException rejected)
+                {
+                    // Linking appends subprograms after the entry program, so its own indices (and lines) still hold.
+                    throw rejected.WithSource(program.Lines);
+                }
+
                 programs.Add(program.Name, loaded);
                 if (loaded.DebugInfoWarning is not null)
                     warnings.Add(loaded.DebugInfoWarning);
