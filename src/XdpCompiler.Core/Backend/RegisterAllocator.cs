@@ -16,49 +16,139 @@ internal static class RegisterAllocator
     /// <summary>Colour preference: scratch registers first, callee-saved last (they are what survives calls).</summary>
     private static readonly int[] ColourOrder = { 1, 2, 3, 4, 5, 0, 6, 7, 8, 9 };
 
+    private const int Colours = 10;
+
     /// <summary>Returns the physical register of every virtual register, rewriting the function for spills.</summary>
     public static Dictionary<int, int> Allocate(IrFunction function)
     {
+        // Registers that carry a spilled value between its slot and one instruction: spilling them again gains nothing.
+        var unspillable = new HashSet<int>();
         for (var round = 0; round < MaxRounds; round++)
         {
             var graph = Build(function);
+            var weights = SpillWeights(function);
             var colours = new Dictionary<int, int>();
             var failed = new List<int>();
-            foreach (var node in graph.Nodes.Where(n => !Ir.IsPhysical(n)).OrderBy(n => n))
+            var stack = SimplifyOrder(graph, weights, unspillable);
+            for (var i = stack.Count - 1; i >= 0; i--)
             {
-                var forbidden = new HashSet<int>();
-                foreach (var neighbour in graph.Neighbours(node))
-                {
-                    if (Ir.IsPhysical(neighbour))
-                        forbidden.Add(neighbour);
-                    else if (colours.TryGetValue(neighbour, out var c))
-                        forbidden.Add(c);
-                }
-
-                int? chosen = null;
-                foreach (var partner in graph.MovePartners(node))
-                {
-                    var colour = Ir.IsPhysical(partner) ? partner : colours.TryGetValue(partner, out var c) ? c : -1;
-                    if (colour is >= 0 and < 10 && !forbidden.Contains(colour))
-                    {
-                        chosen = colour;
-                        break;
-                    }
-                }
-
-                chosen ??= ColourOrder.Cast<int?>().FirstOrDefault(c => !forbidden.Contains(c!.Value));
-                if (chosen is { } found)
-                    colours[node] = found;
+                var node = stack[i];
+                if (Choose(graph, colours, node) is { } colour)
+                    colours[node] = colour;
                 else
                     failed.Add(node);
             }
 
             if (failed.Count == 0)
                 return colours;
-            Spill(function, failed[0]);
+
+            var victims = failed.Where(n => !unspillable.Contains(n)).ToList();
+            if (victims.Count == 0)
+            {
+                // Only spill temporaries failed: free a register around them by spilling their costliest-to-keep neighbour.
+                victims = failed.SelectMany(graph.Neighbours)
+                    .Where(n => !Ir.IsPhysical(n) && !unspillable.Contains(n))
+                    .OrderByDescending(n => graph.Degree(n) / (1.0 + Weight(weights, n)))
+                    .ThenBy(n => n)
+                    .Take(1)
+                    .ToList();
+            }
+
+            if (victims.Count == 0)
+                break;
+            foreach (var victim in victims)
+                Spill(function, victim, unspillable);
         }
 
-        throw new RegisterAllocationException($"still needs more than 10 registers after {MaxRounds} spills");
+        throw new RegisterAllocationException($"still needs more than {Colours} registers after {MaxRounds} rounds of spilling");
+    }
+
+    /// <summary>
+    /// Chaitin-Briggs simplification: repeatedly set aside a node with fewer than <see cref="Colours"/> neighbours
+    /// (it will find a colour whatever they get); when none is left, set aside the node whose spilling would help most
+    /// per use (many neighbours, few uses) and hope it still colours. Colouring then runs in reverse order.
+    /// </summary>
+    private static List<int> SimplifyOrder(InterferenceGraph graph, Dictionary<int, int> weights, HashSet<int> unspillable)
+    {
+        var remaining = new SortedSet<int>(graph.Nodes.Where(n => !Ir.IsPhysical(n)));
+        var degree = remaining.ToDictionary(n => n, graph.Degree);
+        var stack = new List<int>(remaining.Count);
+        while (remaining.Count > 0)
+        {
+            int? pick = null;
+            foreach (var node in remaining)
+            {
+                if (degree[node] < Colours)
+                {
+                    pick = node;
+                    break;
+                }
+            }
+
+            pick ??= remaining
+                .OrderBy(n => unspillable.Contains(n) ? 1 : 0)
+                .ThenByDescending(n => degree[n] / (1.0 + Weight(weights, n)))
+                .ThenBy(n => n)
+                .First();
+            var chosen = pick.Value;
+            remaining.Remove(chosen);
+            stack.Add(chosen);
+            foreach (var neighbour in graph.Neighbours(chosen))
+            {
+                if (remaining.Contains(neighbour))
+                    degree[neighbour]--;
+            }
+        }
+
+        return stack;
+    }
+
+    private static int? Choose(InterferenceGraph graph, Dictionary<int, int> colours, int node)
+    {
+        var forbidden = new HashSet<int>();
+        foreach (var neighbour in graph.Neighbours(node))
+        {
+            if (Ir.IsPhysical(neighbour))
+                forbidden.Add(neighbour);
+            else if (colours.TryGetValue(neighbour, out var c))
+                forbidden.Add(c);
+        }
+
+        foreach (var partner in graph.MovePartners(node))
+        {
+            var colour = Ir.IsPhysical(partner) ? partner : colours.TryGetValue(partner, out var c) ? c : -1;
+            if (colour is >= 0 and < Colours && !forbidden.Contains(colour))
+                return colour;
+        }
+
+        foreach (var colour in ColourOrder)
+        {
+            if (!forbidden.Contains(colour))
+                return colour;
+        }
+
+        return null;
+    }
+
+    private static int Weight(Dictionary<int, int> weights, int register) => weights.TryGetValue(register, out var w) ? w : 0;
+
+    /// <summary>How often each register is read or written: the cost of keeping it in memory instead.</summary>
+    private static Dictionary<int, int> SpillWeights(IrFunction function)
+    {
+        var weights = new Dictionary<int, int>();
+        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
+        {
+            foreach (var register in Liveness.Uses(instruction).Concat(Liveness.Defs(instruction)))
+                weights[register] = Weight(weights, register) + 1;
+        }
+
+        foreach (var block in function.Blocks)
+        {
+            foreach (var register in Liveness.Uses(block.Terminator))
+                weights[register] = Weight(weights, register) + 1;
+        }
+
+        return weights;
     }
 
     private static InterferenceGraph Build(IrFunction function)
@@ -124,7 +214,7 @@ internal static class RegisterAllocator
         return graph;
     }
 
-    private static void Spill(IrFunction function, int register)
+    private static void Spill(IrFunction function, int register, HashSet<int> temporaries)
     {
         var slot = function.AllocateStack(8, 8);
         foreach (var block in function.Blocks)
@@ -141,6 +231,7 @@ internal static class RegisterAllocator
                 }
 
                 var temporary = function.NewRegister();
+                temporaries.Add(temporary);
                 if (uses)
                     rewritten.Add(new LoadInstr(temporary, Reg.R10, slot, MemSize.DW) { Source = instruction.Source });
                 rewritten.Add(Liveness.Rename(instruction, register, temporary));
@@ -151,6 +242,7 @@ internal static class RegisterAllocator
             if (block.Terminator is { } terminator && Liveness.Uses(terminator).Contains(register))
             {
                 var temporary = function.NewRegister();
+                temporaries.Add(temporary);
                 rewritten.Add(new LoadInstr(temporary, Reg.R10, slot, MemSize.DW) { Source = terminator.Source });
                 block.Terminator = terminator is BranchTerm branch ? Liveness.Rename(branch, register, temporary) : terminator;
             }
@@ -194,6 +286,8 @@ internal static class RegisterAllocator
         }
 
         public IEnumerable<int> Neighbours(int node) => _edges.TryGetValue(node, out var set) ? set : Enumerable.Empty<int>();
+
+        public int Degree(int node) => _edges.TryGetValue(node, out var set) ? set.Count : 0;
 
         public IEnumerable<int> MovePartners(int node) => _moves.TryGetValue(node, out var list) ? list : Enumerable.Empty<int>();
     }

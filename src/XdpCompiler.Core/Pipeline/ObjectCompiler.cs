@@ -95,6 +95,7 @@ public static class ObjectCompiler
 
             AddressFolding.Run(function);
             DeadCodeElimination.Run(function);
+            CopyCoalescing.Run(function);
 
             Dictionary<int, int> colours;
             try
