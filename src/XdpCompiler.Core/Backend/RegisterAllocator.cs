@@ -27,6 +27,7 @@ internal static class RegisterAllocator
         {
             var graph = Build(function);
             var weights = SpillWeights(function);
+            var members = graph.Coalesce(Colours);
             var colours = new Dictionary<int, int>();
             var failed = new List<int>();
             var stack = SimplifyOrder(graph, weights, unspillable);
@@ -40,15 +41,27 @@ internal static class RegisterAllocator
             }
 
             if (failed.Count == 0)
-                return colours;
+            {
+                var result = new Dictionary<int, int>();
+                foreach (var pair in members)
+                {
+                    foreach (var member in pair.Value.Where(m => !Ir.IsPhysical(m)))
+                        result[member] = Ir.IsPhysical(pair.Key) ? pair.Key : colours[pair.Key];
+                }
 
-            var victims = failed.Where(n => !unspillable.Contains(n)).ToList();
+                return result;
+            }
+
+            // A failed node may stand for several coalesced registers: spill those that can be.
+            var victims = failed.SelectMany(n => members[n]).Where(n => !Ir.IsPhysical(n) && !unspillable.Contains(n)).Distinct().ToList();
             if (victims.Count == 0)
             {
                 // Only spill temporaries failed: free a register around them by spilling their costliest-to-keep neighbour.
                 victims = failed.SelectMany(graph.Neighbours)
-                    .Where(n => !Ir.IsPhysical(n) && !unspillable.Contains(n))
-                    .OrderByDescending(n => graph.Degree(n) / (1.0 + Weight(weights, n)))
+                    .Where(n => !Ir.IsPhysical(n))
+                    .SelectMany(n => members[n])
+                    .Where(n => !unspillable.Contains(n))
+                    .OrderByDescending(n => graph.Degree(graph.Find(n)) / (1.0 + Weight(weights, n)))
                     .ThenBy(n => n)
                     .Take(1)
                     .ToList();
@@ -256,6 +269,8 @@ internal static class RegisterAllocator
     {
         private readonly Dictionary<int, HashSet<int>> _edges = new();
         private readonly Dictionary<int, List<int>> _moves = new();
+        private readonly List<(int A, int B)> _movePairs = new();
+        private readonly Dictionary<int, int> _representative = new();
 
         public IEnumerable<int> Nodes => _edges.Keys;
 
@@ -277,6 +292,9 @@ internal static class RegisterAllocator
 
         public void AddMove(int a, int b)
         {
+            if (a == Reg.R10 || b == Reg.R10 || a == b)
+                return;
+            _movePairs.Add((a, b));
             if (!_moves.TryGetValue(a, out var list))
                 _moves[a] = list = new List<int>();
             list.Add(b);
@@ -289,7 +307,83 @@ internal static class RegisterAllocator
 
         public int Degree(int node) => _edges.TryGetValue(node, out var set) ? set.Count : 0;
 
-        public IEnumerable<int> MovePartners(int node) => _moves.TryGetValue(node, out var list) ? list : Enumerable.Empty<int>();
+        /// <summary>Move partners, as the nodes that now stand for them.</summary>
+        public IEnumerable<int> MovePartners(int node) =>
+            _moves.TryGetValue(node, out var list) ? list.Select(Find).Where(p => p != node) : Enumerable.Empty<int>();
+
+        public int Find(int node)
+        {
+            while (_representative.TryGetValue(node, out var parent))
+                node = parent;
+            return node;
+        }
+
+        /// <summary>
+        /// Conservative coalescing: merges the two ends of a move into one node when they do not interfere and the
+        /// merged node cannot make the graph harder to colour (Briggs's test for two virtual registers, George's for
+        /// a virtual register and a physical one). Returns each remaining node with the registers it stands for.
+        /// </summary>
+        public Dictionary<int, List<int>> Coalesce(int colours)
+        {
+            foreach (var (a, b) in _movePairs)
+            {
+                var x = Find(a);
+                var y = Find(b);
+                if (x == y || Ir.IsPhysical(x) && Ir.IsPhysical(y) || !_edges.ContainsKey(x) || !_edges.ContainsKey(y) || _edges[x].Contains(y))
+                    continue;
+                if (Ir.IsPhysical(y))
+                    (x, y) = (y, x);
+                bool safe;
+                if (Ir.IsPhysical(x))
+                {
+                    // George: every neighbour of the virtual register already conflicts with the physical one or is easy.
+                    safe = _edges[y].All(t => Ir.IsPhysical(t) ? t != x : _edges[t].Contains(x) || Degree(t) < colours);
+                }
+                else
+                {
+                    var union = new HashSet<int>(_edges[x]);
+                    union.UnionWith(_edges[y]);
+                    safe = union.Count(t => Ir.IsPhysical(t) || Degree(t) >= colours) < colours;
+                }
+
+                if (safe)
+                    Merge(x, y);
+            }
+
+            var members = new Dictionary<int, List<int>>();
+            foreach (var node in _edges.Keys.Concat(_representative.Keys))
+            {
+                var root = Find(node);
+                if (!members.TryGetValue(root, out var list))
+                    members[root] = list = new List<int>();
+                if (!list.Contains(node))
+                    list.Add(node);
+            }
+
+            return members;
+        }
+
+        private void Merge(int into, int from)
+        {
+            foreach (var neighbour in _edges[from])
+            {
+                _edges[neighbour].Remove(from);
+                if (neighbour != into)
+                {
+                    _edges[neighbour].Add(into);
+                    _edges[into].Add(neighbour);
+                }
+            }
+
+            _edges.Remove(from);
+            _representative[from] = into;
+            if (_moves.TryGetValue(from, out var moves))
+            {
+                if (!_moves.TryGetValue(into, out var list))
+                    _moves[into] = list = new List<int>();
+                list.AddRange(moves);
+            }
+        }
     }
 }
 
