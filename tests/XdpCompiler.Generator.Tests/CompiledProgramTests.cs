@@ -13,22 +13,18 @@ namespace XdpCompiler.Generator.Tests;
 /// </summary>
 public sealed class CompiledProgramTests
 {
-    public static TheoryData<string> Programs => new()
-    {
-        "PassAll", "DropUdpAtomic", "PortFilter", "Arithmetic", "ContextFields", "ProtocolBytes",
-    };
-
     [Theory]
-    [MemberData(nameof(Programs))]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
     public void CompilesWithoutDiagnostics(string name)
     {
         var run = GeneratorHarness.Run(($"/src/{name}.cs", GeneratorHarness.ProgramSource(name)));
-        Assert.Empty(run.AllDiagnostics.Select(d => d.ToString()));
+        var diagnostics = run.AllDiagnostics.Select(d => d.ToString()).ToList();
+        Assert.True(diagnostics.Count == 0, string.Join("\n", diagnostics));
         Assert.True(run.Objects.ContainsKey(name), $"no object emitted for {name}");
     }
 
     [Theory]
-    [MemberData(nameof(Programs))]
+    [MemberData(nameof(TestPrograms.Listed), MemberType = typeof(TestPrograms))]
     public void Listing(string name)
     {
         var obj = Compile(name);
@@ -37,7 +33,7 @@ public sealed class CompiledProgramTests
     }
 
     [KernelTheory]
-    [MemberData(nameof(Programs))]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
     public void KernelAcceptsEveryProgram(string name)
     {
         var obj = Compile(name);
