@@ -15,13 +15,23 @@ public sealed partial class XdpGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        var programs = context.SyntaxProvider
+        // Discovery is cached per method. Compiling depends on the whole compilation, because a program inlines the
+        // static methods it calls from any file; the compiled result is equatable, so an edit that does not change it
+        // stops here and nothing downstream (linking, emitting) runs again.
+        var programIds = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 ObjectCompiler.ProgramAttribute,
                 static (node, _) => node is MethodDeclarationSyntax,
-                static (ctx, ct) => ctx.TargetSymbol is IMethodSymbol method
-                    ? ObjectCompiler.CompileProgram(method, ctx.SemanticModel.Compilation, ct)
-                    : null)
+                static (ctx, _) => ctx.TargetSymbol is IMethodSymbol method ? DocumentationCommentId.CreateDeclarationId(method) : null)
+            .Where(static id => id is not null)
+            .Select(static (id, _) => id!)
+            .WithTrackingName(TrackingNames.FindPrograms);
+
+        var programs = programIds
+            .Combine(context.CompilationProvider)
+            .Select(static (pair, ct) => DocumentationCommentId.GetFirstSymbolForDeclarationId(pair.Left, pair.Right) is IMethodSymbol method
+                ? ObjectCompiler.CompileProgram(method, pair.Right, ct)
+                : null)
             .Where(static p => p is not null)
             .Select(static (p, _) => p!)
             .WithTrackingName(TrackingNames.CompileProgram);
@@ -41,6 +51,7 @@ public sealed partial class XdpGenerator : IIncrementalGenerator
 
 public static class TrackingNames
 {
+    public const string FindPrograms = nameof(FindPrograms);
     public const string CompileProgram = nameof(CompileProgram);
     public const string GroupObjects = nameof(GroupObjects);
     public const string LinkObject = nameof(LinkObject);

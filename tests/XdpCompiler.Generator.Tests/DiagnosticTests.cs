@@ -29,6 +29,15 @@ public sealed class DiagnosticTests
 
                 return XdpAction.Pass;
             }
+
+            static int Fact(int n) => n <= 1 ? 1 : n * Fact(n - 1);
+
+            static void Twice(ref int v) => v *= 2;
+        }
+
+        public struct Bad2
+        {
+            public int Instance() => 1;
         }
         """;
 
@@ -45,6 +54,8 @@ public sealed class DiagnosticTests
     [InlineData("var x = {|XDP0006:Math.Max(1, (int)ctx.RxQueueIndex)|};")]
     [InlineData("Func<int> f = {|XDP0001:() => 1|};")]
     [InlineData("byte* p = ctx.Data; byte* q = ctx.DataEnd; long n = {|XDP0001:q - p|};")]
+    [InlineData("int v = 1; Twice({|XDP0001:ref v|});")]
+    [InlineData("var x = {|XDP0006:new Bad2().Instance()|};")]
     public void UnsupportedConstructIsReportedAtItsSpan(string body)
     {
         var (source, expected) = Parse(Header + body + Footer);
@@ -53,6 +64,17 @@ public sealed class DiagnosticTests
             .Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList();
         Assert.Equal(expected, actual);
         Assert.All(run.Diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
+        Assert.Empty(run.Objects);
+    }
+
+    [Fact]
+    public void RecursionIsReportedWhereTheCycleCloses()
+    {
+        var source = Header + "int f = Fact(3);" + Footer;
+        var run = GeneratorHarness.Run(("/src/Bad.cs", source));
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("XDP0013", diagnostic.Id);
+        Assert.Equal("Fact(n - 1)", source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
         Assert.Empty(run.Objects);
     }
 

@@ -21,7 +21,7 @@ public sealed class IncrementalTests
         var driver = first.Driver.RunGenerators(edited);
         var result = driver.GetRunResult().Results.Single();
 
-        foreach (var name in new[] { TrackingNames.CompileProgram, TrackingNames.LinkObject })
+        foreach (var name in new[] { TrackingNames.FindPrograms, TrackingNames.CompileProgram, TrackingNames.LinkObject })
         {
             var steps = result.TrackedSteps[name];
             Assert.All(steps.SelectMany(s => s.Outputs), output =>
@@ -44,6 +44,39 @@ public sealed class IncrementalTests
         var generated = Assert.Single(result.GeneratedSources);
         var before = first.Output.SyntaxTrees.Single(t => t.FilePath.EndsWith(".XdpObject.g.cs", StringComparison.Ordinal)).ToString();
         Assert.NotEqual(before, generated.SourceText.ToString());
+    }
+
+    [Fact]
+    public void EditToAHelperInAnotherFileRecompilesTheProgramThatCallsIt()
+    {
+        var program = ("/src/Program.cs", """
+            using XdpCompiler;
+            public static partial class UsesHelper
+            {
+                [XdpProgram("xdp_uses_helper")]
+                public static XdpAction Run(XdpContext ctx) => Verdicts.Choose(ctx.RxQueueIndex);
+            }
+            """);
+        var helper = ("/src/Verdicts.cs", "using XdpCompiler; static class Verdicts { public static XdpAction Choose(uint q) => q == 1 ? XdpAction.Drop : XdpAction.Pass; }");
+        var first = GeneratorHarness.Run(program, helper);
+        var before = first.Objects["UsesHelper"];
+
+        var oldTree = first.Input.SyntaxTrees.Single(t => t.FilePath == "/src/Verdicts.cs");
+        var newTree = oldTree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(helper.Item2.Replace("XdpAction.Drop", "XdpAction.Tx")));
+        var driver = first.Driver.RunGenerators(first.Input.ReplaceSyntaxTree(oldTree, newTree));
+        var result = driver.GetRunResult().Results.Single();
+
+        Assert.Contains(result.TrackedSteps[TrackingNames.CompileProgram].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(result.TrackedSteps[TrackingNames.LinkObject].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.NotEqual(Convert.ToBase64String(before), ExtractElf(Assert.Single(result.GeneratedSources).SourceText.ToString()));
+    }
+
+    private static string ExtractElf(string generated)
+    {
+        const string marker = "XdpObjectAttribute(\"";
+        var start = generated.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
+        var dataStart = generated.IndexOf('"', generated.IndexOf('"', start) + 1) + 1;
+        return generated.Substring(dataStart, generated.IndexOf('"', dataStart) - dataStart);
     }
 
     [Fact]

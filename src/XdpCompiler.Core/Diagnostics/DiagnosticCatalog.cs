@@ -66,6 +66,14 @@ public static class DiagnosticCatalog
         "Class '{0}' contains XDP programs and must be declared 'static partial' so the generator can add the compiled object to it",
         XdpSeverity.Error, Frontend);
 
+    public static readonly DiagnosticDescriptorInfo Recursion = new(
+        "XDP0013", "Recursive call in an XDP program",
+        "'{0}' calls itself (directly or through other methods); eBPF programs cannot recurse", XdpSeverity.Error, Frontend);
+
+    public static readonly DiagnosticDescriptorInfo InlineDepth = new(
+        "XDP0014", "Calls nested too deeply",
+        "Calling '{0}' nests calls {1} deep; XDP programs allow at most {2}", XdpSeverity.Error, Frontend);
+
     public static readonly DiagnosticDescriptorInfo StackTooLarge = new(
         "XDP0101", "Stack limit exceeded",
         "Program '{0}' needs {1} bytes of stack; eBPF allows 512", XdpSeverity.Error, Backend);
@@ -81,6 +89,6 @@ public static class DiagnosticCatalog
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnsupportedConstruct, Allocation, StringUse, ExceptionHandling, InvalidProgramSignature, UnsupportedCall,
-        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, StackTooLarge, RegisterAllocationFailed, InternalError,
+        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, StackTooLarge, RegisterAllocationFailed, InternalError,
     };
 }

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
@@ -30,10 +31,91 @@ internal sealed partial class MethodLowering
         if (invocation.Instance is IFieldReferenceOperation { Field.IsStatic: true } mapField && MapCatalog.IsMapType(mapField.Field.Type))
             return EmitMapCall(invocation, mapField.Field);
 
+        if (method.IsStatic && FindBody(method) is { } body)
+            return EmitInline(invocation, method, body);
+
         return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(),
-            method.IsStatic && method.DeclaringSyntaxReferences.Length > 0
-                ? "calls to your own methods are not supported yet"
+            method.DeclaringSyntaxReferences.Length > 0
+                ? method.IsStatic ? "it has no body to compile" : "only static methods can be called (eBPF has no objects)"
                 : "it has no eBPF lowering");
+    }
+
+    private const int MaxInlineDepth = 16;
+
+    /// <summary>The caller's place to continue after an inlined method returns, and where its value goes.</summary>
+    private sealed record InlineFrame(IMethodSymbol Method, IrBlock ReturnBlock, int? Result);
+
+    private static MethodDeclarationSyntax? FindBody(IMethodSymbol method)
+    {
+        if (method.IsGenericMethod || method.IsExtern || method.IsAsync)
+            return null;
+        var implementation = method.PartialImplementationPart ?? method;
+        return implementation.DeclaringSyntaxReferences
+            .Select(r => r.GetSyntax())
+            .OfType<MethodDeclarationSyntax>()
+            .FirstOrDefault(m => m.Body is not null || m.ExpressionBody is not null);
+    }
+
+    /// <summary>
+    /// Compiles a call to a static method of the project by inlining its body: arguments become fresh registers,
+    /// returns jump to the code after the call. eBPF has BPF-to-BPF calls too, but inlined code is what the
+    /// verifier tracks best (packet ranges and map-value nullness stay in one frame).
+    /// </summary>
+    private Operand EmitInline(IInvocationOperation invocation, IMethodSymbol method, MethodDeclarationSyntax declaration)
+    {
+        var original = method.OriginalDefinition;
+        if (SymbolEqualityComparer.Default.Equals(original, _method.OriginalDefinition) ||
+            _frames.Any(f => SymbolEqualityComparer.Default.Equals(f.Method, original)))
+        {
+            return Fail(DiagnosticCatalog.Recursion, invocation.Syntax, method.ToDisplayString());
+        }
+
+        if (_frames.Count >= MaxInlineDepth)
+            return Fail(DiagnosticCatalog.InlineDepth, invocation.Syntax, method.ToDisplayString(), _frames.Count + 1, MaxInlineDepth);
+
+        var model = _compilation.GetSemanticModel(declaration.SyntaxTree);
+        if (model.GetOperation(declaration) is not IMethodBodyOperation body)
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(), "its body does not bind");
+
+        foreach (var argument in invocation.Arguments)
+        {
+            var parameter = argument.Parameter!;
+            if (parameter.RefKind != RefKind.None)
+            {
+                Report(DiagnosticCatalog.UnsupportedConstruct, argument.Syntax, $"Passing '{parameter.Name}' by {parameter.RefKind.ToString().ToLowerInvariant()}",
+                    "pass a pointer instead");
+                continue;
+            }
+
+            if (parameter.Type.ToDisplayString() == ContextType)
+            {
+                if (argument.Value is IParameterReferenceOperation p && _contextParameters.Contains(p.Parameter))
+                    _contextParameters.Add(parameter.OriginalDefinition);
+                else
+                    Report(DiagnosticCatalog.UnsupportedConstruct, argument.Syntax, "This context argument", "pass the program's own XdpContext parameter");
+                continue;
+            }
+
+            if (!CheckScalar(parameter.Type, argument.Syntax, out _))
+                continue;
+            var register = _function.NewRegister();
+            Assign(register, Eval(argument.Value));
+            _parameters[parameter.OriginalDefinition] = register;
+        }
+
+        int? result = null;
+        if (!method.ReturnsVoid && CheckScalar(method.ReturnType, invocation.Syntax, out _))
+            result = _function.NewRegister();
+
+        var returnBlock = _function.NewBlockDetached();
+        var callerSource = _source;
+        _frames.Push(new InlineFrame(original, returnBlock, result));
+        EmitStatement(body);
+        JumpTo(returnBlock);
+        _frames.Pop();
+        _source = callerSource;
+        StartBlock(returnBlock);
+        return result is { } r ? Operand.Reg(r) : Operand.Imm(0);
     }
 
     private Operand EmitMapCall(IInvocationOperation invocation, IFieldSymbol field)

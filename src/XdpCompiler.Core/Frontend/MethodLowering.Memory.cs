@@ -161,10 +161,10 @@ internal sealed partial class MethodLowering
 
     private Operand EmitAssignment(ISimpleAssignmentOperation assignment)
     {
-        if (assignment.Target is ILocalReferenceOperation local)
+        if (IsVariable(assignment.Target))
         {
             var value = Eval(assignment.Value);
-            if (_locals.TryGetValue(local.Local, out var register))
+            if (TryGetVariable(assignment.Target, out var register))
             {
                 Assign(register, value);
                 return Operand.Reg(register);
@@ -266,9 +266,9 @@ internal sealed partial class MethodLowering
     {
         if (!CheckScalar(target.Type!, target.Syntax, out var scalar))
             return Operand.Imm(0);
-        if (target is ILocalReferenceOperation local)
+        if (IsVariable(target))
         {
-            if (!_locals.TryGetValue(local.Local, out var register))
+            if (!TryGetVariable(target, out var register))
                 return Operand.Imm(0);
             Assign(register, compute(Operand.Reg(register), scalar));
             return Operand.Reg(register);

@@ -15,20 +15,26 @@ namespace XdpCompiler.Core.Frontend;
 internal sealed partial class MethodLowering
 {
     private readonly IMethodSymbol _method;
+    private readonly Compilation _compilation;
     private readonly TypeLayout _layout;
     private readonly IReadOnlyDictionary<string, MapSpec> _maps;
     private readonly List<XdpDiagnostic> _diagnostics;
     private readonly IrFunction _function;
     private readonly Dictionary<ILocalSymbol, int> _locals = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<IParameterSymbol, int> _parameters = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<IParameterSymbol> _contextParameters = new(SymbolEqualityComparer.Default);
+    private readonly Stack<InlineFrame> _frames = new();
     private readonly HashSet<string> _usedMaps = new(StringComparer.Ordinal);
     private IrBlock _current;
     private int _context;
     private SourceSpan? _source;
 
-    public MethodLowering(IMethodSymbol method, string name, TypeLayout layout, IReadOnlyDictionary<string, MapSpec> maps,
-        List<XdpDiagnostic> diagnostics)
+    public MethodLowering(IMethodSymbol method, string name, Compilation compilation, TypeLayout layout,
+        IReadOnlyDictionary<string, MapSpec> maps, List<XdpDiagnostic> diagnostics)
     {
         _method = method;
+        _compilation = compilation;
+        _contextParameters.Add(method.Parameters[0]);
         _layout = layout;
         _maps = maps;
         _diagnostics = diagnostics;
@@ -97,6 +103,12 @@ internal sealed partial class MethodLowering
                 break;
             case IConditionalOperation conditional:
                 EmitIf(conditional);
+                break;
+            case IReturnOperation ret when _frames.Count > 0:
+                var frame = _frames.Peek();
+                if (ret.ReturnedValue is { } returned && frame.Result is { } resultRegister)
+                    Assign(resultRegister, Eval(returned));
+                Terminate(new JumpTerm(frame.ReturnBlock));
                 break;
             case IReturnOperation ret when ret.ReturnedValue is { } value:
                 var result = Eval(value);
@@ -194,8 +206,10 @@ internal sealed partial class MethodLowering
                 return _locals.TryGetValue(local.Local, out var register)
                     ? Operand.Reg(register)
                     : Fail(DiagnosticCatalog.UnsupportedType, operation.Syntax, local.Local.Type.ToDisplayString(), "only scalar and pointer locals are supported");
+            case IParameterReferenceOperation parameter when _parameters.TryGetValue(parameter.Parameter, out var value):
+                return Operand.Reg(value);
             case IParameterReferenceOperation:
-                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "Using the context as a value", "read its properties (Data, DataEnd, …) instead");
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "Using the context as a value", "read its properties (Data, DataEnd, …) or pass it to a method");
             case IConversionOperation conversion:
                 return EmitConversion(conversion);
             case IBinaryOperation binary:
@@ -242,6 +256,23 @@ internal sealed partial class MethodLowering
     }
 
     private int EvalToRegister(IOperation operation) => ToRegister(Eval(operation));
+
+    /// <summary>The register of a local or (inlined) parameter the operation names, if it is one.</summary>
+    private bool TryGetVariable(IOperation operation, out int register)
+    {
+        switch (operation)
+        {
+            case ILocalReferenceOperation local when _locals.TryGetValue(local.Local, out register):
+                return true;
+            case IParameterReferenceOperation parameter when _parameters.TryGetValue(parameter.Parameter, out register):
+                return true;
+            default:
+                register = -1;
+                return false;
+        }
+    }
+
+    private static bool IsVariable(IOperation operation) => operation is ILocalReferenceOperation or IParameterReferenceOperation;
 
     private int ToRegister(Operand operand)
     {
