@@ -47,7 +47,7 @@ public sealed class DiagnosticTests
     [InlineData("string s = {|XDP0003:\"hello\"|};")]
     [InlineData("{|XDP0004:try { } finally { }|}")]
     [InlineData("if (ctx.RxQueueIndex == 1) {|XDP0004:throw new InvalidOperationException();|}")]
-    [InlineData("{|XDP0001:for (int i = 0; i < 4; i++) { }|}")]
+    [InlineData("{|XDP0001:foreach (var b in stackalloc byte[2]) { }|}")]
     [InlineData("double d = {|XDP0011:1.5|};")]
     [InlineData("uint q = ctx.RxQueueIndex; uint r = q / {|XDP0001:q|};")]
     [InlineData("int s = (int)ctx.RxQueueIndex; int t = {|XDP0001:s / 3|};")]

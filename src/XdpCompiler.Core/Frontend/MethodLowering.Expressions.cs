@@ -294,6 +294,9 @@ internal sealed partial class MethodLowering
                 EmitBranch(or.RightOperand, whenTrue, whenFalse);
                 return;
             }
+            case IIsPatternOperation isPattern:
+                EmitIsPatternBranch(isPattern, whenTrue, whenFalse);
+                return;
             case IUnaryOperation { OperatorKind: UnaryOperatorKind.Not, OperatorMethod: null } not:
                 EmitBranch(not.Operand, whenFalse, whenTrue);
                 return;

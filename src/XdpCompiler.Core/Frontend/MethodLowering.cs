@@ -126,8 +126,20 @@ internal sealed partial class MethodLowering
             case IThrowOperation:
                 Report(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "throw");
                 break;
+            case IForLoopOperation forLoop:
+                EmitFor(forLoop);
+                break;
+            case IWhileLoopOperation whileLoop:
+                EmitWhile(whileLoop);
+                break;
             case ILoopOperation:
-                Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A loop", "loops are not supported yet");
+                Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A foreach loop", "there is nothing to enumerate in eBPF; use a for loop with a constant bound");
+                break;
+            case IBranchOperation branch:
+                EmitBranchStatement(branch);
+                break;
+            case ISwitchOperation switchOperation:
+                EmitSwitch(switchOperation);
                 break;
             case ILocalFunctionOperation:
                 Report(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, "A local function", "declare a static method instead");
@@ -218,6 +230,10 @@ internal sealed partial class MethodLowering
                 return EmitUnary(unary);
             case IConditionalOperation conditional:
                 return EmitTernary(conditional);
+            case ISwitchExpressionOperation switchExpression:
+                return EmitSwitchExpression(switchExpression);
+            case IIsPatternOperation isPattern:
+                return EmitIsPattern(isPattern);
             case IPropertyReferenceOperation property:
                 return EmitProperty(property);
             case IFieldReferenceOperation { Field.IsFixedSizeBuffer: true } fixedBuffer:
