@@ -264,7 +264,8 @@ internal sealed class CodeEmitter
         BinaryOp.Xor => AluOp.Xor,
         BinaryOp.Shl => AluOp.Lsh,
         BinaryOp.ShrUnsigned => AluOp.Rsh,
-        _ => AluOp.Arsh,
+        BinaryOp.ShrSigned => AluOp.Arsh,
+        _ => throw new InvalidOperationException($"No eBPF instruction for {op}."),
     };
 
     private static JmpOp JumpOf(Condition condition) => condition switch

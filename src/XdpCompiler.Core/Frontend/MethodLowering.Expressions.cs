@@ -92,14 +92,21 @@ internal sealed partial class MethodLowering
         return EmitArithmetic(op.Value, result, Eval(binary.LeftOperand), Eval(binary.RightOperand), binary.RightOperand.Syntax);
     }
 
+    // Signed division has no v3 instruction; these stand for it until EmitSignedDivision expands them.
+    private const BinaryOp SignedDivide = (BinaryOp)0xF0;
+    private const BinaryOp SignedRemainder = (BinaryOp)0xF1;
+
     private Operand EmitArithmetic(BinaryOp op, Scalar type, Operand left, Operand right, SyntaxNode rightSyntax)
     {
         var width = type.Width;
-        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned && (!right.IsImmediate || right.Immediate == 0))
+        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned or SignedDivide or SignedRemainder && (!right.IsImmediate || right.Immediate == 0))
         {
             return Fail(DiagnosticCatalog.UnsupportedConstruct, rightSyntax, "Division by a value that may be zero",
                 "eBPF division by zero yields 0 where C# throws; divide by a non-zero constant");
         }
+
+        if (op is SignedDivide or SignedRemainder)
+            return EmitSignedDivision(op == SignedRemainder, type, left, right.Immediate, rightSyntax);
 
         if (op is BinaryOp.Shl or BinaryOp.ShrSigned or BinaryOp.ShrUnsigned)
         {
@@ -125,6 +132,38 @@ internal sealed partial class MethodLowering
         var dst = _function.NewRegister();
         Emit(new BinaryInstr(op, width, dst, ToRegister(left), FitImmediate(right, width)));
         return Operand.Reg(dst);
+    }
+
+    /// <summary>
+    /// C#'s truncating signed division and remainder by a constant, without a signed divide instruction and without
+    /// branches: divide magnitudes unsigned, then restore the sign with m = x >> (bits-1) (all ones when negative):
+    /// |x| = (x ^ m) - m, and -q = (q ^ m) - m.
+    /// </summary>
+    private Operand EmitSignedDivision(bool remainder, Scalar type, Operand left, long divisorBits, SyntaxNode divisorSyntax)
+    {
+        var width = type.Width;
+        var divisor = width == Width.W32 ? (int)divisorBits : divisorBits;
+        if (divisor == -1)
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, divisorSyntax, "Signed division by -1",
+                "C# throws OverflowException for MinValue / -1; write -x (or 0 for the remainder)");
+        }
+
+        var magnitude = divisor < 0 ? -divisor : divisor;
+        if (left.IsImmediate)
+        {
+            var value = width == Width.W32 ? (int)left.Immediate : left.Immediate;
+            var folded = remainder ? value % divisor : value / divisor;
+            return Operand.Imm(width == Width.W32 ? folded & 0xFFFF_FFFFL : folded);
+        }
+
+        var bits = width == Width.W32 ? 32 : 64;
+        var sign = EmitArithmetic(BinaryOp.ShrSigned, type, left, Operand.Imm(bits - 1), divisorSyntax);
+        var absolute = EmitArithmetic(BinaryOp.Sub, type, EmitArithmetic(BinaryOp.Xor, type, left, sign, divisorSyntax), sign, divisorSyntax);
+        var quotient = EmitArithmetic(remainder ? BinaryOp.ModUnsigned : BinaryOp.DivUnsigned, type, absolute, Operand.Imm(magnitude), divisorSyntax);
+        // The remainder takes the dividend's sign; the quotient is negative when exactly one operand is.
+        var resultSign = !remainder && divisor < 0 ? EmitArithmetic(BinaryOp.Xor, type, sign, Operand.Imm(-1), divisorSyntax) : sign;
+        return EmitArithmetic(BinaryOp.Sub, type, EmitArithmetic(BinaryOp.Xor, type, quotient, resultSign, divisorSyntax), resultSign, divisorSyntax);
     }
 
     /// <summary>Keeps an immediate only where the instruction can carry it (32 bits, sign-extended for 64-bit ops).</summary>
@@ -172,12 +211,8 @@ internal sealed partial class MethodLowering
             case BinaryOperatorKind.LeftShift: return BinaryOp.Shl;
             case BinaryOperatorKind.RightShift: return type.Signed ? BinaryOp.ShrSigned : BinaryOp.ShrUnsigned;
             case BinaryOperatorKind.UnsignedRightShift: return BinaryOp.ShrUnsigned;
-            case BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder when type.Signed:
-                Report(DiagnosticCatalog.UnsupportedConstruct, binary.Syntax, "Signed division",
-                    "the default eBPF target (v3) has no signed division; use unsigned operands");
-                return null;
-            case BinaryOperatorKind.Divide: return BinaryOp.DivUnsigned;
-            case BinaryOperatorKind.Remainder: return BinaryOp.ModUnsigned;
+            case BinaryOperatorKind.Divide: return type.Signed ? SignedDivide : BinaryOp.DivUnsigned;
+            case BinaryOperatorKind.Remainder: return type.Signed ? SignedRemainder : BinaryOp.ModUnsigned;
             default:
                 Report(DiagnosticCatalog.UnsupportedConstruct, binary.Syntax, $"Operator {binary.OperatorKind}", "it has no eBPF lowering");
                 return null;

@@ -224,8 +224,10 @@ internal sealed partial class MethodLowering
             case BinaryOperatorKind.LeftShift: return BinaryOp.Shl;
             case BinaryOperatorKind.RightShift: return type.Signed ? BinaryOp.ShrSigned : BinaryOp.ShrUnsigned;
             case BinaryOperatorKind.UnsignedRightShift: return BinaryOp.ShrUnsigned;
-            case BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder when !type.Signed:
-                return kind == BinaryOperatorKind.Divide ? BinaryOp.DivUnsigned : BinaryOp.ModUnsigned;
+            case BinaryOperatorKind.Divide:
+                return type.Signed ? SignedDivide : BinaryOp.DivUnsigned;
+            case BinaryOperatorKind.Remainder:
+                return type.Signed ? SignedRemainder : BinaryOp.ModUnsigned;
             default:
                 Report(DiagnosticCatalog.UnsupportedConstruct, syntax, $"Compound operator {kind}", "it has no eBPF lowering for this type");
                 return null;

@@ -240,8 +240,11 @@ internal sealed partial class MethodLowering
                 return AddressValue(fixedBuffer);
             case IFieldReferenceOperation { Instance: not null } field:
                 return LoadFrom(field, field.Type!);
+            case IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } } field when ReadOnlyFieldValue(field.Field) is { } value:
+                return Operand.Imm(Canonical(value, field.Type));
             case IFieldReferenceOperation field:
-                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"Reading static field '{field.Field.Name}'", "only constants can be read from static fields");
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"Reading static field '{field.Field.Name}'",
+                    "only constants and 'static readonly' fields initialised with a constant can be read");
             case { Kind: OperationKind.None } when IsDereference(operation):
                 return LoadFrom(operation, operation.Type!);
             case ISimpleAssignmentOperation assignment:
@@ -272,6 +275,28 @@ internal sealed partial class MethodLowering
     }
 
     private int EvalToRegister(IOperation operation) => ToRegister(Eval(operation));
+
+    /// <summary>
+    /// The constant a <c>static readonly</c> scalar field is initialised with, so it compiles to an immediate (the
+    /// value is fixed when the assembly is built, as it is for the .NET run).
+    /// </summary>
+    private object? ReadOnlyFieldValue(IFieldSymbol field)
+    {
+        // A static constructor could assign it later; then the initializer is not the value.
+        if (!TypeLayout.TryGetScalar(field.Type, out _) || field.ContainingType.StaticConstructors.Any(c => !c.IsImplicitlyDeclared))
+            return null;
+        foreach (var reference in field.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is VariableDeclaratorSyntax { Initializer: { } initializer })
+            {
+                var model = _compilation.GetSemanticModel(initializer.SyntaxTree);
+                if (model.GetOperation(initializer.Value) is { ConstantValue: { HasValue: true } constant })
+                    return constant.Value ?? 0;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The register of a local or (inlined) parameter the operation names, if it is one.</summary>
     private bool TryGetVariable(IOperation operation, out int register)
