@@ -7,8 +7,6 @@ namespace XdpCompiler.Samples.Tests;
 /// <summary>An independent loader (bpftool, on libbpf) accepts the filter's object.</summary>
 public sealed class BpftoolTests
 {
-    private const string BpffsRoot = "/sys/fs/bpf";
-
     /// <summary>The build's <c>bpf/Filter.bpf.o</c>, copied next to this assembly from the sample's output.</summary>
     private static string BuiltObjectPath => Path.Combine(AppContext.BaseDirectory, "bpf", Filter.BpfObjectName + ".bpf.o");
 
@@ -23,9 +21,8 @@ public sealed class BpftoolTests
     [KernelFact]
     public void Bpftool_prog_loadall_accepts_the_object()
     {
-        var bpftool = new[] { "/usr/sbin/bpftool", "/usr/bin/bpftool", "/sbin/bpftool" }.FirstOrDefault(File.Exists);
+        var bpftool = Tools.Find("bpftool");
         Assert.True(bpftool is not null, "bpftool is not installed (apt-get install bpftool, or linux-tools-$(uname -r)).");
-        EnsureBpffsMounted();
 
         // Prefer the file the build wrote (what a user hands to bpftool); fall back to the embedded bytes.
         string? temporary = null;
@@ -35,7 +32,8 @@ public sealed class BpftoolTests
             temporary = objectPath = Path.Combine(Path.GetTempPath(), $"xdpc-samples-{Environment.ProcessId}-{Guid.NewGuid():N}.bpf.o");
             File.WriteAllBytes(temporary, Filter.BpfObjectBytes.ToArray());
         }
-        var pins = Path.Combine(BpffsRoot, $"xdpc-samples-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        using var bpffs = new BpfFsDirectory();
+        var pins = bpffs.Combine("filter");
         try
         {
             var load = Netns.TryRun(bpftool!, "prog", "loadall", objectPath, pins, "pinmaps", Path.Combine(pins, "maps"));
@@ -61,16 +59,5 @@ public sealed class BpftoolTests
                 File.Delete(temporary);
         }
         Assert.False(Directory.Exists(pins));
-    }
-
-    /// <summary>
-    /// bpftool pins only on a bpf filesystem. Most systems mount one at /sys/fs/bpf; mount it when this one does not
-    /// (left mounted, as systemd would have it: other tests running in parallel may be pinning there too).
-    /// </summary>
-    private static void EnsureBpffsMounted()
-    {
-        var mounted = File.ReadLines("/proc/mounts").Select(l => l.Split(' ')).Any(f => f.Length > 2 && f[1] == BpffsRoot && f[2] == "bpf");
-        if (!mounted)
-            Netns.Run("mount", "-t", "bpf", "bpf", BpffsRoot);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using XdpCompiler.Core.Bpf;
+using XdpCompiler.TestKit;
 using Xunit;
 
 namespace XdpCompiler.Core.Tests.Disassembly;

@@ -1,27 +1,9 @@
 using XdpCompiler.TestKit;
-using Xunit;
 
 namespace XdpCompiler.Core.Tests.Disassembly;
 
-/// <summary>
-/// A fact that needs clang-19 and the LLVM 19 binutils. Skipped, with the reason, only where they are missing and
-/// <c>XDP_REQUIRE_KERNEL</c> is not "1"; where CI demands the full suite a missing toolchain fails the test instead.
-/// </summary>
-public sealed class LlvmFactAttribute : FactAttribute
-{
-    public LlvmFactAttribute()
-    {
-        if (LlvmTools.MissingReason is { } reason && !Kernel.Required)
-            Skip = reason;
-    }
-}
+/// <summary>A <see cref="ToolFactAttribute"/> for clang-19 and the LLVM 19 binutils the comparison runs.</summary>
+public sealed class LlvmFactAttribute() : ToolFactAttribute(LlvmTools.Clang, LlvmTools.Objdump, LlvmTools.Objcopy);
 
-/// <summary>A theory with the same rule as <see cref="LlvmFactAttribute"/>.</summary>
-public sealed class LlvmTheoryAttribute : TheoryAttribute
-{
-    public LlvmTheoryAttribute()
-    {
-        if (LlvmTools.MissingReason is { } reason && !Kernel.Required)
-            Skip = reason;
-    }
-}
+/// <summary>A <see cref="ToolTheoryAttribute"/> for the same tools as <see cref="LlvmFactAttribute"/>.</summary>
+public sealed class LlvmTheoryAttribute() : ToolTheoryAttribute(LlvmTools.Clang, LlvmTools.Objdump, LlvmTools.Objcopy);

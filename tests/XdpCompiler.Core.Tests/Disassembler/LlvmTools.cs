@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using XdpCompiler.Core.Bpf;
+using XdpCompiler.TestKit;
 
 namespace XdpCompiler.Core.Tests.Disassembly;
 
@@ -17,55 +17,12 @@ internal static class LlvmTools
     public const string Objdump = "llvm-objdump-19";
     public const string Objcopy = "llvm-objcopy-19";
 
-    /// <summary>Why the comparison tests cannot run here, or null when they can.</summary>
-    public static string? MissingReason { get; } = FindMissingReason();
-
     /// <summary>The C sources beside this file.</summary>
     public static string SourceDirectory([CallerFilePath] string thisFile = "") =>
         Path.Combine(Path.GetDirectoryName(thisFile)!, "Sources");
 
-    private static string? FindMissingReason()
-    {
-        var missing = new[] { Clang, Objdump, Objcopy }.Where(tool => FindOnPath(tool) is null).ToList();
-        return missing.Count == 0
-            ? null
-            : $"{string.Join(", ", missing)} not found on PATH; install clang-19 and llvm-19 to compare the disassembler with llvm-objdump-19";
-    }
-
-    private static string? FindOnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, tool))
-            .FirstOrDefault(File.Exists);
-
-    /// <summary>Runs a tool and returns its standard output; a non-zero exit fails with the command and its stderr.</summary>
-    public static string Run(string tool, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-
-        if (MissingReason is { } missing)
-            throw new InvalidOperationException($"Cannot run {tool}: {missing} (XDP_REQUIRE_KERNEL=1 makes this a failure, not a skip).");
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {tool}.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(' ', arguments)} did not finish in 2 minutes.");
-        }
-
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{error.Result}");
-        return output.Result;
-    }
+    /// <summary>Runs a tool and returns its standard output; a missing tool or a non-zero exit fails the test.</summary>
+    public static string Run(string tool, params string[] arguments) => Tools.Run(tool, arguments).Output;
 
     /// <summary>Builds a C or assembly source for the BPF target.</summary>
     public static string Compile(string source, string outputDirectory, string cpu, bool debugInfo = false)
@@ -157,26 +114,6 @@ internal sealed record CodeSection(
     Instruction[] Instructions,
     IReadOnlyList<DisassemblySymbol> Symbols,
     IReadOnlyList<DisassemblyRelocation> Relocations);
-
-/// <summary>A scratch directory for one test, removed afterwards whatever happens.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xdp-disasm-{Environment.ProcessId}-{Guid.NewGuid():N}");
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover scratch file must not turn a passing test into a failure.
-        }
-    }
-}
 
 internal static class Listings
 {

@@ -1,8 +1,9 @@
-using System.Buffers.Binary;
 using System.Collections.Immutable;
 using XdpCompiler.Core.Btf;
 using XdpCompiler.Core.Elf;
+using XdpCompiler.TestKit;
 using Xunit;
+using static XdpCompiler.TestKit.Bytes;
 
 namespace XdpCompiler.Core.Tests.Elf;
 
@@ -143,25 +144,4 @@ public class BtfReaderTests
         BtfDataSec d => $"{d} [{string.Join(", ", d.Vars)}]",
         _ => type.ToString(),
     };
-
-    private static byte[] Patch8(byte[] bytes, int offset, byte value)
-    {
-        var copy = (byte[])bytes.Clone();
-        copy[offset] = value;
-        return copy;
-    }
-
-    private static byte[] Patch16(byte[] bytes, int offset, ushort value)
-    {
-        var copy = (byte[])bytes.Clone();
-        BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan(offset), value);
-        return copy;
-    }
-
-    private static byte[] Patch32(byte[] bytes, int offset, uint value)
-    {
-        var copy = (byte[])bytes.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(offset), value);
-        return copy;
-    }
 }

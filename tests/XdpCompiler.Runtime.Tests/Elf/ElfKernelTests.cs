@@ -66,7 +66,7 @@ public class ElfKernelTests
         var counter = SampleObjects.Counter();
         var obj = counter with
         {
-            Programs = [SampleObjects.Pass("xdp_first"), counter.Programs[0], SampleObjects.Pass("xdp_on_devmap", "xdp/devmap"), SampleObjects.Pass("xdp_last")],
+            Programs = [SampleObjects.PassWithLine("xdp_first"), counter.Programs[0], SampleObjects.PassWithLine("xdp_on_devmap", "xdp/devmap"), SampleObjects.PassWithLine("xdp_last")],
         };
         var path = dir.File("several.bpf.o");
         File.WriteAllBytes(path, ElfObjectWriter.Write(obj));

@@ -1,11 +1,12 @@
-using System.Buffers.Binary;
 using System.Collections.Immutable;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Btf;
 using XdpCompiler.Core.Elf;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime.Elf;
+using XdpCompiler.TestKit;
 using Xunit;
+using static XdpCompiler.TestKit.Bytes;
 
 namespace XdpCompiler.Runtime.Tests.Elf;
 
@@ -36,10 +37,10 @@ public class ElfObjectReaderTests
             new BtfInt("unsigned long long", 8, BtfIntEncoding.None, 64)]);
         var counter = SampleObjects.Counter().Programs[0];
         var programs = ImmutableArray.Create(
-            SampleObjects.Pass("first"),
+            SampleObjects.PassWithLine("first"),
             counter with { Relocations = [new BpfRelocation(3, "stats", BpfRelocationKind.Map)] },
-            SampleObjects.Pass("in_other_section", "xdp/devmap"),
-            SampleObjects.Pass("last"));
+            SampleObjects.PassWithLine("in_other_section", "xdp/devmap"),
+            SampleObjects.PassWithLine("last"));
         var maps = ImmutableArray.Create(
             new BpfMap("stats", BpfMapType.Hash, 4, 16, 1024, Flags: 1, KeyType: 1, ValueType: 2, Pinning: BpfMapPinning.ByName),
             new BpfMap("ports", BpfMapType.DevMap, 4, 4, 8),
@@ -224,26 +225,5 @@ public class ElfObjectReaderTests
         var index = bytes.AsSpan().IndexOf(pattern);
         Assert.True(index >= 0, "pattern not found");
         return index;
-    }
-
-    private static byte[] Patch8(byte[] bytes, int offset, byte value)
-    {
-        var copy = (byte[])bytes.Clone();
-        copy[offset] = value;
-        return copy;
-    }
-
-    private static byte[] Patch16(byte[] bytes, int offset, ushort value)
-    {
-        var copy = (byte[])bytes.Clone();
-        BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan(offset), value);
-        return copy;
-    }
-
-    private static byte[] Patch32(byte[] bytes, int offset, uint value)
-    {
-        var copy = (byte[])bytes.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(offset), value);
-        return copy;
     }
 }
