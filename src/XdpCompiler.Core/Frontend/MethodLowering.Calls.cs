@@ -77,6 +77,7 @@ internal sealed partial class MethodLowering
         if (model.GetOperation(declaration) is not IMethodBodyOperation body)
             return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(), "its body does not bind");
 
+        ScanAddressTaken(body);
         foreach (var argument in invocation.Arguments)
         {
             var parameter = argument.Parameter!;

@@ -67,9 +67,13 @@ internal sealed partial class MethodLowering
 
                 return container with { Offset = container.Offset + offset };
             }
+            case ILocalReferenceOperation local when _stackLocals.TryGetValue(local.Local, out var slot):
+                return new Address(Reg.R10, slot);
+            case IInstanceReferenceOperation when _initializerTarget is { } target:
+                return target;
             case ILocalReferenceOperation local:
                 Report(DiagnosticCatalog.UnsupportedConstruct, local.Syntax, $"Taking the address of local '{local.Local.Name}'",
-                    "locals live in registers; use a pointer into the packet or a map value");
+                    "this local lives in a register");
                 return null;
             default:
                 Report(DiagnosticCatalog.UnsupportedConstruct, lvalue.Syntax, Describe(lvalue), "it is not a location in the packet or a map value");
@@ -171,6 +175,13 @@ internal sealed partial class MethodLowering
             }
 
             return value;
+        }
+
+        if (assignment.Target.Type is { } targetType && !TypeLayout.TryGetScalar(targetType, out _) && _layout.GetStruct(targetType) is not null)
+        {
+            if (EmitAddress(assignment.Target) is { } structAddress)
+                StoreStruct(assignment.Value, structAddress, targetType, assignment.Syntax);
+            return Operand.Imm(0);
         }
 
         if (!CheckScalar(assignment.Target.Type!, assignment.Target.Syntax, out var scalar) ||

@@ -48,6 +48,7 @@ internal sealed partial class MethodLowering
     {
         _context = _function.NewRegister();
         Emit(new MovInstr(_context, Reg.R1, Width.W64));
+        ScanAddressTaken(body);
         EmitStatement(body);
         if (_current.Terminator is null)
         {
@@ -80,6 +81,8 @@ internal sealed partial class MethodLowering
                     foreach (var declarator in declaration.Declarators)
                     {
                         var initializer = declarator.Initializer ?? declaration.Initializer;
+                        if (TryDeclareStackLocal(declarator.Symbol, initializer?.Value, declarator.Syntax))
+                            continue;
                         if (!TypeLayout.TryGetScalar(declarator.Symbol.Type, out _))
                         {
                             // The initializer usually is the real problem ("new object()", a string literal, a
@@ -214,6 +217,12 @@ internal sealed partial class MethodLowering
 
         switch (operation)
         {
+            case ILocalReferenceOperation local when _stackLocals.ContainsKey(local.Local):
+                return LoadFrom(local, local.Type!);
+            case IAddressOfOperation addressOf:
+                return EmitAddress(addressOf.Reference) is { } address ? AddressToValue(address) : Operand.Imm(0);
+            case { Kind: OperationKind.None } when IsStackAlloc(operation):
+                return EmitStackAlloc(operation);
             case ILocalReferenceOperation local:
                 return _locals.TryGetValue(local.Local, out var register)
                     ? Operand.Reg(register)
@@ -313,7 +322,13 @@ internal sealed partial class MethodLowering
         }
     }
 
-    private static bool IsVariable(IOperation operation) => operation is ILocalReferenceOperation or IParameterReferenceOperation;
+    /// <summary>A local or parameter that lives in a register (stack-backed locals go through memory).</summary>
+    private bool IsVariable(IOperation operation) => operation switch
+    {
+        ILocalReferenceOperation local => !_stackLocals.ContainsKey(local.Local),
+        IParameterReferenceOperation => true,
+        _ => false,
+    };
 
     private int ToRegister(Operand operand)
     {

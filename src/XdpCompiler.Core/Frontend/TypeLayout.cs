@@ -73,7 +73,8 @@ internal sealed class TypeLayout
 
     public StructLayoutInfo? GetStruct(ITypeSymbol type)
     {
-        if (type is not INamedTypeSymbol { TypeKind: TypeKind.Struct, IsUnmanagedType: true } named)
+        // Primitives (double, decimal, …) are structs to Roslyn but have no layout of ours.
+        if (type is not INamedTypeSymbol { TypeKind: TypeKind.Struct, IsUnmanagedType: true, SpecialType: SpecialType.None } named)
             return null;
         if (_structs.TryGetValue(named, out var cached))
             return cached;

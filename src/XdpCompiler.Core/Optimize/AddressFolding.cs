@@ -1,4 +1,5 @@
 using XdpCompiler.Core.Backend;
+using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.IR;
 
 namespace XdpCompiler.Core.Optimize;
@@ -25,8 +26,9 @@ internal static class AddressFolding
         var offsets = new Dictionary<int, (int Base, long Offset)>();
         foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
         {
+            // R10 never changes, so a stack address is as good a base as a single-definition register.
             if (instruction is BinaryInstr { Op: BinaryOp.Add, Width: Width.W64, Right.IsImmediate: true } add &&
-                SingleVirtual(add.Dst) && SingleVirtual(add.Left))
+                SingleVirtual(add.Dst) && (SingleVirtual(add.Left) || add.Left == Reg.R10))
             {
                 offsets[add.Dst] = (add.Left, add.Right.Immediate);
             }
