@@ -69,6 +69,14 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CodeThatDoesNotBindGetsOnlyTheCompilersErrors()
+    {
+        var run = GeneratorHarness.Run(("/src/Bad.cs", Header + "int x = Undefined(); var y = x % 3 switch { 0 => XdpAction.Drop, _ => XdpAction.Pass } % 2;" + Footer));
+        Assert.Empty(run.Diagnostics.Where(d => d.Id.StartsWith("XDP", StringComparison.Ordinal)));
+        Assert.Contains(run.Output.GetDiagnostics(), d => d.Id == "CS0103");
+    }
+
+    [Fact]
     public void RecursionIsReportedWhereTheCycleCloses()
     {
         var source = Header + "int f = Fact(3);" + Footer;

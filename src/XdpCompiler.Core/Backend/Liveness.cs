@@ -72,6 +72,8 @@ internal static class Liveness
             SwapInstr s => new[] { s.Src },
             LoadInstr l => new[] { l.Base },
             StoreInstr s => s.Value.IsImmediate ? new[] { s.Base } : new[] { s.Base, s.Value.Register },
+            // Compare-exchange compares with, and returns the old value in, R0.
+            AtomicInstr { Op: AtomicOp.CmpXchg } a => new[] { a.Base, a.Value, (int)Reg.R0 },
             AtomicInstr a => new[] { a.Base, a.Value },
             CallInstr c => Enumerable.Range(Reg.R1, c.ArgumentCount),
             _ => Array.Empty<int>(),

@@ -21,8 +21,9 @@ internal sealed partial class MethodLowering
         var owner = method.ContainingType?.OriginalDefinition.ToDisplayString();
         switch (owner)
         {
-            case "System.Threading.Interlocked" when method.Name is "Increment" or "Decrement" or "Add":
-                return EmitInterlockedAdd(invocation, resultUsed);
+            case "System.Threading.Interlocked" when method.Name is "Increment" or "Decrement" or "Add" or "Exchange"
+                or "CompareExchange" or "And" or "Or" && !method.IsGenericMethod:
+                return EmitInterlocked(invocation, resultUsed);
             case "XdpCompiler.ByteOrder" when method.Name is "NetworkToHost" or "HostToNetwork":
             case "System.Buffers.Binary.BinaryPrimitives" when method.Name == "ReverseEndianness":
                 return EmitByteSwap(invocation);
@@ -145,8 +146,13 @@ internal sealed partial class MethodLowering
         return Operand.Reg(result);
     }
 
-    private Operand EmitInterlockedAdd(IInvocationOperation invocation, bool resultUsed)
+    /// <summary>
+    /// Interlocked operations on a packet or map-value location, as BPF atomics (kernel 5.12+): add with or without
+    /// fetching the old value, and/or/xor, exchange and compare-exchange (whose comparand and result live in R0).
+    /// </summary>
+    private Operand EmitInterlocked(IInvocationOperation invocation, bool resultUsed)
     {
+        var name = invocation.TargetMethod.Name;
         var target = invocation.Arguments[0].Value;
         if (!CheckScalar(target.Type!, target.Syntax, out var scalar))
             return Operand.Imm(0);
@@ -154,22 +160,43 @@ internal sealed partial class MethodLowering
             return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "eBPF atomics work on 4- and 8-byte values");
         if (EmitAddress(target) is not { } address || !FitsOffset(address, target.Syntax))
             return Operand.Imm(0);
+        var size = Ir.SizeForBytes(scalar.Size);
 
-        var delta = invocation.TargetMethod.Name switch
+        if (name == "CompareExchange")
+        {
+            var replacement = ToRegister(Eval(invocation.Arguments[1].Value));
+            var comparand = Eval(invocation.Arguments[2].Value);
+            Assign(Reg.R0, comparand);
+            Emit(new AtomicInstr(AtomicOp.CmpXchg, address.Base, (short)address.Offset, size, replacement, Reg.R0));
+            var original = _function.NewRegister();
+            Emit(new MovInstr(original, Reg.R0, Width.W64));
+            return Operand.Reg(original);
+        }
+
+        var (op, alwaysFetches) = name switch
+        {
+            "Exchange" => (AtomicOp.Xchg, true),
+            "And" => (AtomicOp.And, false),
+            "Or" => (AtomicOp.Or, false),
+            _ => (AtomicOp.Add, false),
+        };
+        var operand = name switch
         {
             "Increment" => Operand.Imm(1),
             "Decrement" => Operand.Imm(scalar.Size == 8 ? -1 : 0xFFFF_FFFFL),
             _ => Eval(invocation.Arguments[1].Value),
         };
-        var value = ToRegister(delta);
-        int? fetched = resultUsed ? _function.NewRegister() : null;
+        var value = ToRegister(operand);
+        int? fetched = resultUsed || alwaysFetches ? _function.NewRegister() : null;
         if (fetched is { } f)
             Emit(new MovInstr(f, value, Width.W64));
-        Emit(new AtomicInstr(AtomicOp.Add, address.Base, (short)address.Offset, Ir.SizeForBytes(scalar.Size), fetched ?? value, fetched));
+        Emit(new AtomicInstr(op, address.Base, (short)address.Offset, size, fetched ?? value, fetched));
         if (fetched is not { } old)
             return Operand.Imm(0);
-        // Interlocked returns the new value; the fetch gave the old one.
-        return EmitArithmetic(BinaryOp.Add, scalar, Operand.Reg(old), Operand.Reg(value), invocation.Syntax);
+        // Add, Increment and Decrement return the new value; the others (and the fetch) give the old one.
+        return name is "Add" or "Increment" or "Decrement"
+            ? EmitArithmetic(BinaryOp.Add, scalar, Operand.Reg(old), Operand.Reg(value), invocation.Syntax)
+            : Operand.Reg(old);
     }
 
     private Operand EmitByteSwap(IInvocationOperation invocation)

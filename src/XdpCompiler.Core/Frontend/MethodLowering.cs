@@ -122,6 +122,7 @@ internal sealed partial class MethodLowering
                 Terminate(new ExitTerm());
                 break;
             case IEmptyOperation:
+            case IInvalidOperation:
                 break;
             case ITryOperation:
                 Report(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "try");
@@ -278,6 +279,8 @@ internal sealed partial class MethodLowering
                 return Fail(DiagnosticCatalog.StringUse, operation.Syntax, operation.Syntax.ToString());
             case IThrowOperation:
                 return Fail(DiagnosticCatalog.ExceptionHandling, operation.Syntax, "throw");
+            case IInvalidOperation:
+                return Operand.Imm(0);
             default:
                 return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, Describe(operation), "this expression has no eBPF lowering");
         }
@@ -371,6 +374,9 @@ internal sealed partial class MethodLowering
     {
         if (TypeLayout.TryGetScalar(type, out scalar))
             return true;
+        // The C# compiler already reports code that does not bind; a second error about it would only be noise.
+        if (type.TypeKind == TypeKind.Error)
+            return false;
         if (TypeLayout.IsFloatingPoint(type))
             Report(DiagnosticCatalog.FloatingPoint, syntax, type.ToDisplayString());
         else if (type.SpecialType == SpecialType.System_String)
