@@ -13,6 +13,12 @@ public sealed record BpfObjectLoadOptions
 
     /// <summary>Load the object's BTF (map key/value types, source lines). Off only to test the kernel without it.</summary>
     public bool LoadBtf { get; init; } = true;
+
+    /// <summary>
+    /// Ask the verifier for its statistics (log level <c>BPF_LOG_STATS</c>) and keep them in
+    /// <see cref="LoadedProgram.VerifierStats"/>: for benchmarks and tuning; it costs a log buffer per load.
+    /// </summary>
+    public bool CollectVerifierStats { get; init; }
 }
 
 /// <summary>
@@ -68,7 +74,7 @@ public static class BpfObjectLoader
                 LoadedProgram loaded;
                 try
                 {
-                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo);
+                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo, options.CollectVerifierStats);
                 }
                 catch (BpfVerifierException rejected)
                 {

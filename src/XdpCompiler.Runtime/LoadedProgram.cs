@@ -41,12 +41,16 @@ public sealed unsafe class LoadedProgram : IDisposable
 {
     private const int MaxEagainRetries = 5;
 
-    private LoadedProgram(BpfFd fd, string name, ImmutableArray<Instruction> instructions, string? debugInfoWarning)
+    // bpf_attr.log_level bits: BPF_LOG_LEVEL1 logs the walk, BPF_LOG_STATS adds the statistics at the end.
+    private const uint LogVerbose = 1, LogStats = 4;
+
+    private LoadedProgram(BpfFd fd, string name, ImmutableArray<Instruction> instructions, string? debugInfoWarning, VerifierStats? verifierStats)
     {
         Fd = fd;
         Name = name;
         Instructions = instructions;
         DebugInfoWarning = debugInfoWarning;
+        VerifierStats = verifierStats;
     }
 
     public BpfFd Fd { get; }
@@ -58,6 +62,12 @@ public sealed unsafe class LoadedProgram : IDisposable
 
     /// <summary>Set when the kernel refused the program's func/line info and it was loaded without.</summary>
     public string? DebugInfoWarning { get; }
+
+    /// <summary>
+    /// The verifier's statistics for this load, when <see cref="BpfObjectLoadOptions.CollectVerifierStats"/> asked for
+    /// them; null otherwise.
+    /// </summary>
+    public VerifierStats? VerifierStats { get; }
 
     /// <summary>The kernel's id of the program (bpftool prog show, ip link's "prog/xdp id").</summary>
     public uint Id => Info().Id;
@@ -80,37 +90,42 @@ public sealed unsafe class LoadedProgram : IDisposable
         return Load(name, instructions.ToImmutableArray(), license, debugInfo: null);
     }
 
-    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo)
+    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo, bool collectStats = false)
     {
         var operation = $"load program {name}";
         if (instructions.IsDefaultOrEmpty)
             throw new ArgumentException($"Program {name} has no instructions.", nameof(instructions));
         var code = Instruction.Encode(instructions);
         var licenseBytes = Encoding.UTF8.GetBytes(license + "\0");
+        // Statistics cost a small log buffer on every attempt; without them the first attempt has no log at all.
+        var quiet = collectStats ? LogStats : 0;
 
-        var fd = Attempt(name, code, licenseBytes, debugInfo, logBuffer: null, 0, out _);
+        LoadedProgram Loaded(int fd, string log, string? warning) =>
+            new(new BpfFd(fd), name, instructions, warning, collectStats ? VerifierStats.Parse(log) : null);
+
+        var (fd, quietLog) = Try(name, code, licenseBytes, debugInfo, quiet);
         if (fd >= 0)
-            return new LoadedProgram(new BpfFd(fd), name, instructions, null);
+            return Loaded(fd, quietLog, null);
         if (-fd is Errno.EPERM or Errno.EMFILE or Errno.ENFILE)
             throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -fd);
 
-        var (logged, log) = AttemptWithLog(name, code, licenseBytes, debugInfo);
+        var (logged, log) = Try(name, code, licenseBytes, debugInfo, LogVerbose | quiet);
         if (logged >= 0)
-            return new LoadedProgram(new BpfFd(logged), name, instructions, null);
+            return Loaded(logged, log, null);
 
         if (debugInfo is not null && IsAboutDebugInfo(log))
         {
             // Bad func/line info should not cost the user a working program: load without it and say why.
-            var plain = Attempt(name, code, licenseBytes, null, null, 0, out _);
+            var (plain, plainLog) = Try(name, code, licenseBytes, null, quiet);
             if (plain >= 0)
             {
                 var summary = VerifierLog.Parse(log).Message ?? Errno.Name(-logged);
-                return new LoadedProgram(new BpfFd(plain), name, instructions,
+                return Loaded(plain, plainLog,
                     $"The kernel refused the func/line info of program {name} ({summary}); it was loaded without source lines.");
             }
-            (logged, log) = AttemptWithLog(name, code, licenseBytes, null);
+            (logged, log) = Try(name, code, licenseBytes, null, LogVerbose | quiet);
             if (logged >= 0)
-                return new LoadedProgram(new BpfFd(logged), name, instructions, "The program loaded only without its func/line info.");
+                return Loaded(logged, log, "The program loaded only without its func/line info.");
         }
 
         if (string.IsNullOrWhiteSpace(log))
@@ -129,10 +144,13 @@ public sealed unsafe class LoadedProgram : IDisposable
             || reason.Contains("btf", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static (int Result, string Log) AttemptWithLog(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo) =>
-        KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, buffer, size, out trueSize));
+    /// <summary>One load attempt; with a nonzero <paramref name="logLevel"/> it captures the whole log.</summary>
+    private static (int Result, string Log) Try(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel) =>
+        logLevel == 0
+            ? (Attempt(name, code, license, debugInfo, 0, null, 0, out _), "")
+            : KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, logLevel, buffer, size, out trueSize));
 
-    private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, byte* logBuffer, uint logSize, out uint logTrueSize)
+    private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, byte* logBuffer, uint logSize, out uint logTrueSize)
     {
         var functions = debugInfo?.Functions.ToArray() ?? [];
         var lines = debugInfo?.Lines.ToArray() ?? [];
@@ -151,7 +169,7 @@ public sealed unsafe class LoadedProgram : IDisposable
                     InsnCount = (uint)(code.Length / Instruction.Size),
                     Insns = (ulong)insns,
                     License = (ulong)lic,
-                    LogLevel = logBuffer == null ? 0u : 1u,
+                    LogLevel = logBuffer == null ? 0u : logLevel,
                     LogBuf = (ulong)logBuffer,
                     LogSize = logBuffer == null ? 0 : logSize,
                 };
