@@ -40,7 +40,8 @@ public sealed class DifferentialTests
                 var kernel = loaded.Program(program.Name).TestRun(packet);
                 using var context = XdpContext.FromPacket(packet);
                 var managed = (XdpAction)method.Invoke(null, new object[] { context })!;
-                var managedPacket = context.GetPacket();
+                // BPF_PROG_TEST_RUN hands back everything from data_meta to data_end.
+                var managedPacket = context.GetMetadata().Concat(context.GetPacket()).ToArray();
                 if (kernel.Action != managed || !kernel.Packet.AsSpan().SequenceEqual(managedPacket))
                 {
                     Assert.Fail($"{program.Name} packet #{i} ({Convert.ToHexString(packet)}): kernel {kernel.Action}, .NET {managed}" +

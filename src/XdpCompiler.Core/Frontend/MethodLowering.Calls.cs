@@ -29,6 +29,12 @@ internal sealed partial class MethodLowering
                 return EmitByteSwap(invocation);
         }
 
+        if (method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == HelperAttribute)
+                ?.ConstructorArguments.FirstOrDefault().Value is int helperId)
+        {
+            return EmitHelperCall(invocation, helperId);
+        }
+
         if (invocation.Instance is IFieldReferenceOperation { Field.IsStatic: true } mapField && MapCatalog.IsMapType(mapField.Field.Type))
             return EmitMapCall(invocation, mapField.Field);
 
@@ -42,6 +48,57 @@ internal sealed partial class MethodLowering
     }
 
     private const int MaxInlineDepth = 16;
+    private const string HelperAttribute = "XdpCompiler.BpfHelperAttribute";
+
+    /// <summary>
+    /// A call to an API method marked [BpfHelper(id)]: the XdpContext receiver (if any) and the arguments go to R1-R5,
+    /// the result comes back in R0. Arguments are computed first and moved into place last, so computing one cannot
+    /// clobber another.
+    /// </summary>
+    private Operand EmitHelperCall(IInvocationOperation invocation, int helperId)
+    {
+        var arguments = new List<Operand>();
+        if (invocation.Instance is { } instance)
+        {
+            if (instance is IParameterReferenceOperation p && _contextParameters.Contains(p.Parameter))
+                arguments.Add(Operand.Reg(_context));
+            else
+                return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "call it on the program's XdpContext parameter");
+        }
+
+        foreach (var argument in invocation.Arguments)
+        {
+            if (!CheckScalar(argument.Value.Type!, argument.Syntax, out _))
+                return Operand.Imm(0);
+            var value = Eval(argument.Value);
+            arguments.Add(value.IsImmediate ? value : Operand.Reg(CopyOf(value.Register)));
+        }
+
+        if (arguments.Count > 5)
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "eBPF helpers take at most 5 arguments");
+
+        _source = Locations.Of(invocation.Syntax);
+        for (var i = 0; i < arguments.Count; i++)
+            Assign(Reg.R1 + i, arguments[i]);
+        Emit(new CallInstr(helperId, arguments.Count));
+        var method = invocation.TargetMethod;
+        if (method.ReturnsVoid || !CheckScalar(method.ReturnType, invocation.Syntax, out var returned))
+            return Operand.Imm(0);
+        var result = _function.NewRegister();
+        // Helpers return 64 bits; a C# int, uint or enum result is their low half.
+        Emit(returned.Size == 8 ? new MovInstr(result, Reg.R0, Width.W64) : new ExtendInstr(result, Reg.R0, 32, Signed: false, Width.W32));
+        if (returned.Size < 4)
+            return Convert(Operand.Reg(result), returned with { Size = 4 }, returned);
+        return Operand.Reg(result);
+    }
+
+    /// <summary>A fresh register holding the value, so a later assignment to a local cannot change an argument.</summary>
+    private int CopyOf(int register)
+    {
+        var copy = _function.NewRegister();
+        Emit(new MovInstr(copy, register, Width.W64));
+        return copy;
+    }
 
     /// <summary>The caller's place to continue after an inlined method returns, and where its value goes.</summary>
     private sealed record InlineFrame(IMethodSymbol Method, IrBlock ReturnBlock, int? Result);

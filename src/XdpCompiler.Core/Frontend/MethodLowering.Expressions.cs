@@ -222,6 +222,17 @@ internal sealed partial class MethodLowering
     private Operand EmitPointerArithmetic(IBinaryOperation binary, Scalar left, Scalar right)
     {
         var kind = binary.OperatorKind;
+        if (left.IsPointer && right.IsPointer && kind == BinaryOperatorKind.Subtract)
+        {
+            // C#'s pointer difference: bytes between them over the element size, as a long. The kernel allows
+            // subtracting two pointers only for privileged loaders (it leaks nothing but a distance here).
+            var longType = new Scalar(8, true, false, false, binary.Type!);
+            var bytes = EmitArithmetic(BinaryOp.Sub, longType, Operand.Reg(EvalToRegister(binary.LeftOperand)),
+                Operand.Reg(EvalToRegister(binary.RightOperand)), binary.Syntax);
+            var size = ElementSize(left, binary.Syntax);
+            return size == 1 ? bytes : EmitSignedDivision(remainder: false, longType, bytes, size, binary.Syntax);
+        }
+
         if (left.IsPointer && right.IsPointer || kind is not (BinaryOperatorKind.Add or BinaryOperatorKind.Subtract) ||
             right.IsPointer && kind == BinaryOperatorKind.Subtract)
         {
