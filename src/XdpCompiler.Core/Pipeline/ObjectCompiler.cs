@@ -94,8 +94,10 @@ public static class ObjectCompiler
                 return Result(maps: maps);
 
             AddressFolding.Run(function);
+            SwapCompareFolding.Run(function);
             DeadCodeElimination.Run(function);
             CopyCoalescing.Run(function);
+            ReturnMerging.Run(function);
 
             Dictionary<int, int> colours;
             try
