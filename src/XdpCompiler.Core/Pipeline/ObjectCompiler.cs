@@ -94,6 +94,8 @@ public static class ObjectCompiler
                 return Result(maps: maps);
 
             AddressFolding.Run(function);
+            RedundancyElimination.Run(function);
+            Peephole.Run(function);
             SwapCompareFolding.Run(function);
             DeadCodeElimination.Run(function);
             CopyCoalescing.Run(function);

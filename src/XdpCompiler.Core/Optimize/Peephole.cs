@@ -1,0 +1,85 @@
+using XdpCompiler.Core.Backend;
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Optimize;
+
+/// <summary>
+/// Small rewrites the frontend's straightforward lowering leaves room for:
+/// a byte swap or store that reads only the low bits an extension left alone reads the unextended value instead;
+/// a branch on constants becomes a jump.
+/// </summary>
+internal static class Peephole
+{
+    public static void Run(IrFunction function)
+    {
+        var definitions = new Dictionary<int, int>();
+        var definedBy = new Dictionary<int, IrInstr>();
+        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
+        {
+            foreach (var def in Liveness.Defs(instruction))
+            {
+                definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
+                definedBy[def] = instruction;
+            }
+        }
+
+        bool Single(int register) => !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
+
+        // The register holding the same low bits as `register`, skipping extensions that only change higher bits.
+        int LowBitsSource(int register, int bits)
+        {
+            for (var guard = 0; guard < 8 && Single(register) && definedBy[register] is ExtendInstr e && e.FromBits >= bits && Single(e.Src); guard++)
+                register = e.Src;
+            return register;
+        }
+
+        foreach (var block in function.Blocks)
+        {
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                block.Instructions[i] = block.Instructions[i] switch
+                {
+                    SwapInstr swap => swap with { Src = LowBitsSource(swap.Src, swap.Bits) },
+                    StoreInstr { Value.IsImmediate: false } store => store with { Value = Operand.Reg(LowBitsSource(store.Value.Register, store.Size.Bits())) },
+                    var other => other,
+                };
+            }
+
+            if (block.Terminator is BranchTerm branch && Constant(branch.Left) is { } left &&
+                (branch.Right.IsImmediate ? branch.Right.Immediate : Constant(branch.Right.Register)) is { } right)
+            {
+                block.Terminator = new JumpTerm(Evaluate(branch.Condition, branch.Width, left, right) ? branch.True : branch.False) { Source = branch.Source };
+            }
+        }
+
+        function.RemoveUnreachableBlocks();
+
+        long? Constant(int register) => Single(register) && definedBy[register] is ConstInstr c ? c.Value : null;
+    }
+
+    private static bool Evaluate(Condition condition, Width width, long a, long b)
+    {
+        if (width == Width.W32)
+        {
+            // 32-bit compares see the low halves; signed ones as int.
+            var signed = condition is Condition.GtSigned or Condition.GeSigned or Condition.LtSigned or Condition.LeSigned;
+            a = signed ? (int)a : (uint)a;
+            b = signed ? (int)b : (uint)b;
+        }
+
+        return condition switch
+        {
+            Condition.Eq => a == b,
+            Condition.Ne => a != b,
+            Condition.GtSigned => a > b,
+            Condition.GeSigned => a >= b,
+            Condition.LtSigned => a < b,
+            Condition.LeSigned => a <= b,
+            Condition.GtUnsigned => (ulong)a > (ulong)b,
+            Condition.GeUnsigned => (ulong)a >= (ulong)b,
+            Condition.LtUnsigned => (ulong)a < (ulong)b,
+            _ => (ulong)a <= (ulong)b,
+        };
+    }
+}
