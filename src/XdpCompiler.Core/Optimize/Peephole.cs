@@ -7,7 +7,7 @@ namespace XdpCompiler.Core.Optimize;
 /// <summary>
 /// Small rewrites the frontend's straightforward lowering leaves room for:
 /// a byte swap or store that reads only the low bits an extension left alone reads the unextended value instead;
-/// a branch on constants becomes a jump.
+/// zero-extending a value a load already zero-extended is a copy; a branch on constants becomes a jump.
 /// </summary>
 internal static class Peephole
 {
@@ -41,6 +41,9 @@ internal static class Peephole
                 block.Instructions[i] = block.Instructions[i] switch
                 {
                     SwapInstr swap => swap with { Src = LowBitsSource(swap.Src, swap.Bits) },
+                    // Loads zero-extend: a zero-extension of a loaded value that is no wider changes nothing.
+                    ExtendInstr { Signed: false } extend when Single(extend.Src) && definedBy[extend.Src] is LoadInstr load && load.Size.Bits() <= extend.FromBits =>
+                        new MovInstr(extend.Dst, extend.Src, Width.W64) { Source = extend.Source },
                     StoreInstr { Value.IsImmediate: false } store => store with { Value = Operand.Reg(LowBitsSource(store.Value.Register, store.Size.Bits())) },
                     var other => other,
                 };

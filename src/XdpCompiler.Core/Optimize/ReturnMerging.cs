@@ -12,6 +12,29 @@ internal static class ReturnMerging
 {
     public static void Run(IrFunction function)
     {
+        // "v = 2; goto L" where L is "r0 = v; exit": copy the tiny exit into the jumping block, then set r0 directly
+        // (after an exit nothing but r0 is read, so v is dead there).
+        foreach (var block in function.Blocks)
+        {
+            // ("r0 = 2; exit" targets stay: they are shared below and placed where the jump falls into them.)
+            if (block.Terminator is JumpTerm { Target: { Instructions.Count: <= 1, Terminator: ExitTerm } exit } jump &&
+                !exit.Instructions.Any(i => i is ConstInstr))
+            {
+                block.Instructions.AddRange(exit.Instructions);
+                block.Terminator = new ExitTerm { Source = jump.Source };
+            }
+
+            var count = block.Instructions.Count;
+            if (block.Terminator is ExitTerm && count >= 2 &&
+                block.Instructions[count - 2] is ConstInstr constant && block.Instructions[count - 1] is MovInstr { Dst: Reg.R0, Width: Width.W64 } copy &&
+                copy.Src == constant.Dst)
+            {
+                block.Instructions.RemoveRange(count - 2, 2);
+                block.Instructions.Add(new ConstInstr(Reg.R0, constant.Value) { Source = constant.Source });
+            }
+        }
+
+        function.RemoveUnreachableBlocks();
         var canonical = new Dictionary<long, IrBlock>();
         var replace = new Dictionary<IrBlock, IrBlock>();
         foreach (var block in function.Blocks.Skip(1))
