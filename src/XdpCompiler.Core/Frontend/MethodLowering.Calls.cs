@@ -204,8 +204,9 @@ internal sealed partial class MethodLowering
     }
 
     /// <summary>
-    /// Interlocked operations on a packet or map-value location, as BPF atomics (kernel 5.12+): add with or without
-    /// fetching the old value, and/or/xor, exchange and compare-exchange (whose comparand and result live in R0).
+    /// Interlocked operations as BPF atomics (kernel 5.12+): add with or without fetching the old value, and/or,
+    /// exchange and compare-exchange (whose comparand and result live in R0). The kernel allows them on map values
+    /// and the stack, not on packet memory.
     /// </summary>
     private Operand EmitInterlocked(IInvocationOperation invocation, bool resultUsed)
     {

@@ -134,6 +134,12 @@ internal sealed partial class MethodLowering
         var symbol = property.Property;
         if (symbol.ContainingType.ToDisplayString() == ContextType && ContextFields.TryGetValue(symbol.Name, out var offset))
         {
+            if (symbol.Name == "EgressIfindex" && _section != "xdp/devmap")
+            {
+                return Fail(DiagnosticCatalog.UnsupportedConstruct, property.Syntax, "Reading EgressIfindex",
+                    "the kernel provides it only to programs in section \"xdp/devmap\" (run after a devmap redirect)");
+            }
+
             var dst = _function.NewRegister();
             Emit(new LoadInstr(dst, _context, offset, MemSize.W));
             return Operand.Reg(dst);

@@ -16,6 +16,7 @@ internal sealed partial class MethodLowering
 {
     private readonly IMethodSymbol _method;
     private readonly Compilation _compilation;
+    private readonly string _section;
     private readonly TypeLayout _layout;
     private readonly IReadOnlyDictionary<string, MapSpec> _maps;
     private readonly List<XdpDiagnostic> _diagnostics;
@@ -29,9 +30,10 @@ internal sealed partial class MethodLowering
     private int _context;
     private SourceSpan? _source;
 
-    public MethodLowering(IMethodSymbol method, string name, Compilation compilation, TypeLayout layout,
+    public MethodLowering(IMethodSymbol method, string name, string section, Compilation compilation, TypeLayout layout,
         IReadOnlyDictionary<string, MapSpec> maps, List<XdpDiagnostic> diagnostics)
     {
+        _section = section;
         _method = method;
         _compilation = compilation;
         _contextParameters.Add(method.Parameters[0]);
@@ -215,6 +217,13 @@ internal sealed partial class MethodLowering
 
         if (operation.ConstantValue is { HasValue: true } constant)
             return Operand.Imm(Canonical(constant.Value, operation.Type));
+
+        if (operation is IBinaryOperation { IsChecked: true } or IConversionOperation { IsChecked: true }
+            or IIncrementOrDecrementOperation { IsChecked: true } or ICompoundAssignmentOperation { IsChecked: true })
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"Checked arithmetic '{Shorten(operation.Syntax.ToString())}'",
+                "C# throws OverflowException where eBPF would wrap; use unchecked arithmetic and test the bounds yourself");
+        }
 
         switch (operation)
         {

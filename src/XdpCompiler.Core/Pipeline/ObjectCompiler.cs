@@ -88,7 +88,7 @@ public static class ObjectCompiler
                 return Result(maps: maps);
             }
 
-            var lowering = new MethodLowering(method, name, compilation, layout, maps.ToDictionary(m => m.Name), diagnostics);
+            var lowering = new MethodLowering(method, name, section, compilation, layout, maps.ToDictionary(m => m.Name), diagnostics);
             var function = lowering.Lower(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
