@@ -268,19 +268,10 @@ internal sealed partial class MethodLowering
     /// <summary>if (value op right) goto matched; otherwise continue in a new block.</summary>
     private void EmitCompareTo(BinaryOperatorKind kind, Operand value, Scalar type, Operand right, IrBlock matched)
     {
-        var signed = type.Signed && !type.IsPointer;
-        var condition = kind switch
-        {
-            BinaryOperatorKind.Equals => Condition.Eq,
-            BinaryOperatorKind.NotEquals => Condition.Ne,
-            BinaryOperatorKind.LessThan => signed ? Condition.LtSigned : Condition.LtUnsigned,
-            BinaryOperatorKind.LessThanOrEqual => signed ? Condition.LeSigned : Condition.LeUnsigned,
-            BinaryOperatorKind.GreaterThan => signed ? Condition.GtSigned : Condition.GtUnsigned,
-            _ => signed ? Condition.GeSigned : Condition.GeUnsigned,
-        };
+        var condition = ConditionFor(kind, type.Signed && !type.IsPointer);
         var otherwise = _function.NewBlockDetached();
         if (value.IsImmediate && right.IsImmediate)
-            JumpTo(Evaluate(condition, type, value.Immediate, right.Immediate) ? matched : otherwise);
+            JumpTo(condition.Evaluate(type.Width, value.Immediate, right.Immediate) ? matched : otherwise);
         else if (value.IsImmediate)
             BranchTo(new BranchTerm(condition.Swap(), type.Width, right.Register, FitImmediate(value, type.Width), matched, otherwise));
         else

@@ -365,16 +365,7 @@ internal sealed partial class MethodLowering
             return;
         }
 
-        var signed = type.Signed && !type.IsPointer;
-        var condition = compare.OperatorKind switch
-        {
-            BinaryOperatorKind.Equals => Condition.Eq,
-            BinaryOperatorKind.NotEquals => Condition.Ne,
-            BinaryOperatorKind.LessThan => signed ? Condition.LtSigned : Condition.LtUnsigned,
-            BinaryOperatorKind.LessThanOrEqual => signed ? Condition.LeSigned : Condition.LeUnsigned,
-            BinaryOperatorKind.GreaterThan => signed ? Condition.GtSigned : Condition.GtUnsigned,
-            _ => signed ? Condition.GeSigned : Condition.GeUnsigned,
-        };
+        var condition = ConditionFor(compare.OperatorKind, type.Signed && !type.IsPointer);
         var left = Eval(compare.LeftOperand);
         var right = Eval(compare.RightOperand);
         if (left.IsImmediate && !right.IsImmediate)
@@ -385,35 +376,23 @@ internal sealed partial class MethodLowering
 
         if (left.IsImmediate)
         {
-            JumpTo(Evaluate(condition, type, left.Immediate, right.Immediate) ? whenTrue : whenFalse);
+            JumpTo(condition.Evaluate(type.Width, left.Immediate, right.Immediate) ? whenTrue : whenFalse);
             return;
         }
 
         BranchTo(new BranchTerm(condition, type.Width, left.Register, FitImmediate(right, type.Width), whenTrue, whenFalse));
     }
 
-    private static bool Evaluate(Condition condition, Scalar type, long a, long b)
+    /// <summary>The jump condition of a C# comparison operator, signed or unsigned by the operands' type.</summary>
+    private static Condition ConditionFor(BinaryOperatorKind kind, bool signed) => kind switch
     {
-        if (type.Width == Width.W32)
-        {
-            a = type.Signed ? (int)a : (uint)a;
-            b = type.Signed ? (int)b : (uint)b;
-        }
-
-        return condition switch
-        {
-            Condition.Eq => a == b,
-            Condition.Ne => a != b,
-            Condition.GtSigned => a > b,
-            Condition.GeSigned => a >= b,
-            Condition.LtSigned => a < b,
-            Condition.LeSigned => a <= b,
-            Condition.GtUnsigned => (ulong)a > (ulong)b,
-            Condition.GeUnsigned => (ulong)a >= (ulong)b,
-            Condition.LtUnsigned => (ulong)a < (ulong)b,
-            _ => (ulong)a <= (ulong)b,
-        };
-    }
+        BinaryOperatorKind.Equals => Condition.Eq,
+        BinaryOperatorKind.NotEquals => Condition.Ne,
+        BinaryOperatorKind.LessThan => signed ? Condition.LtSigned : Condition.LtUnsigned,
+        BinaryOperatorKind.LessThanOrEqual => signed ? Condition.LeSigned : Condition.LeUnsigned,
+        BinaryOperatorKind.GreaterThan => signed ? Condition.GtSigned : Condition.GtUnsigned,
+        _ => signed ? Condition.GeSigned : Condition.GeUnsigned,
+    };
 
     private void BranchTo(BranchTerm branch)
     {

@@ -61,6 +61,32 @@ public static class ConditionExtensions
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
 
+    public static bool IsSigned(this Condition c) => c is Condition.GtSigned or Condition.GeSigned or Condition.LtSigned or Condition.LeSigned;
+
+    /// <summary>What a jump on this condition decides for two known register values (32-bit compares see the low halves).</summary>
+    public static bool Evaluate(this Condition c, Width width, long a, long b)
+    {
+        if (width == Width.W32)
+        {
+            a = c.IsSigned() ? (int)a : (uint)a;
+            b = c.IsSigned() ? (int)b : (uint)b;
+        }
+
+        return c switch
+        {
+            Condition.Eq => a == b,
+            Condition.Ne => a != b,
+            Condition.GtSigned => a > b,
+            Condition.GeSigned => a >= b,
+            Condition.LtSigned => a < b,
+            Condition.LeSigned => a <= b,
+            Condition.GtUnsigned => (ulong)a > (ulong)b,
+            Condition.GeUnsigned => (ulong)a >= (ulong)b,
+            Condition.LtUnsigned => (ulong)a < (ulong)b,
+            _ => (ulong)a <= (ulong)b,
+        };
+    }
+
     /// <summary>The condition with its operands exchanged: a &lt; b is b &gt; a.</summary>
     public static Condition Swap(this Condition c) => c switch
     {

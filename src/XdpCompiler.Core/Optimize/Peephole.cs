@@ -52,37 +52,12 @@ internal static class Peephole
             if (block.Terminator is BranchTerm branch && Constant(branch.Left) is { } left &&
                 (branch.Right.IsImmediate ? branch.Right.Immediate : Constant(branch.Right.Register)) is { } right)
             {
-                block.Terminator = new JumpTerm(Evaluate(branch.Condition, branch.Width, left, right) ? branch.True : branch.False) { Source = branch.Source };
+                block.Terminator = new JumpTerm(branch.Condition.Evaluate(branch.Width, left, right) ? branch.True : branch.False) { Source = branch.Source };
             }
         }
 
         function.RemoveUnreachableBlocks();
 
         long? Constant(int register) => Single(register) && definedBy[register] is ConstInstr c ? c.Value : null;
-    }
-
-    private static bool Evaluate(Condition condition, Width width, long a, long b)
-    {
-        if (width == Width.W32)
-        {
-            // 32-bit compares see the low halves; signed ones as int.
-            var signed = condition is Condition.GtSigned or Condition.GeSigned or Condition.LtSigned or Condition.LeSigned;
-            a = signed ? (int)a : (uint)a;
-            b = signed ? (int)b : (uint)b;
-        }
-
-        return condition switch
-        {
-            Condition.Eq => a == b,
-            Condition.Ne => a != b,
-            Condition.GtSigned => a > b,
-            Condition.GeSigned => a >= b,
-            Condition.LtSigned => a < b,
-            Condition.LeSigned => a <= b,
-            Condition.GtUnsigned => (ulong)a > (ulong)b,
-            Condition.GeUnsigned => (ulong)a >= (ulong)b,
-            Condition.LtUnsigned => (ulong)a < (ulong)b,
-            _ => (ulong)a <= (ulong)b,
-        };
     }
 }
