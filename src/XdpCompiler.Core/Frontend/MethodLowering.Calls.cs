@@ -101,11 +101,11 @@ internal sealed partial class MethodLowering
     }
 
     /// <summary>The caller's place to continue after an inlined method returns, and where its value goes.</summary>
-    private sealed record InlineFrame(IMethodSymbol Method, IrBlock ReturnBlock, int? Result);
+    private sealed record InlineFrame(IMethodSymbol Method, IrBlock ReturnBlock, int? Result, Address? StructResult = null, ITypeSymbol? StructType = null);
 
     private static MethodDeclarationSyntax? FindBody(IMethodSymbol method)
     {
-        if (method.IsGenericMethod || method.IsExtern || method.IsAsync)
+        if (method.IsExtern || method.IsAsync)
             return null;
         var implementation = method.PartialImplementationPart ?? method;
         return implementation.DeclaringSyntaxReferences
@@ -119,7 +119,8 @@ internal sealed partial class MethodLowering
     /// returns jump to the code after the call. eBPF has BPF-to-BPF calls too, but inlined code is what the
     /// verifier tracks best (packet ranges and map-value nullness stay in one frame).
     /// </summary>
-    private Operand EmitInline(IInvocationOperation invocation, IMethodSymbol method, MethodDeclarationSyntax declaration)
+    private Operand EmitInline(IInvocationOperation invocation, IMethodSymbol method, MethodDeclarationSyntax declaration,
+        Address? structResult = null)
     {
         var original = method.OriginalDefinition;
         if (SymbolEqualityComparer.Default.Equals(original, _method.OriginalDefinition) ||
@@ -136,6 +137,9 @@ internal sealed partial class MethodLowering
             return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(), "its body does not bind");
 
         ScanAddressTaken(body);
+        // A generic method is compiled for its type arguments: every type in its body is resolved through them.
+        for (var i = 0; i < original.TypeParameters.Length; i++)
+            _typeArguments[original.TypeParameters[i]] = Resolve(method.TypeArguments[i]);
         foreach (var argument in invocation.Arguments)
         {
             var parameter = argument.Parameter!;
@@ -163,15 +167,18 @@ internal sealed partial class MethodLowering
         }
 
         int? result = null;
-        if (!method.ReturnsVoid && CheckScalar(method.ReturnType, invocation.Syntax, out _))
+        var returnType = Resolve(method.ReturnType);
+        if (structResult is null && !method.ReturnsVoid && CheckScalar(returnType, invocation.Syntax, out _))
             result = _function.NewRegister();
 
         var returnBlock = _function.NewBlockDetached();
         var callerSource = _source;
-        _frames.Push(new InlineFrame(original, returnBlock, result));
+        _frames.Push(new InlineFrame(original, returnBlock, result, structResult, structResult is null ? null : returnType));
         EmitStatement(body);
         JumpTo(returnBlock);
         _frames.Pop();
+        foreach (var typeParameter in original.TypeParameters)
+            _typeArguments.Remove(typeParameter);
         _source = callerSource;
         StartBlock(returnBlock);
         return result is { } r ? Operand.Reg(r) : Operand.Imm(0);

@@ -58,7 +58,7 @@ internal sealed partial class MethodLowering
             {
                 if (EmitAddress(instance) is not { } container)
                     return null;
-                var layout = _layout.GetStruct(instance.Type!);
+                var layout = _layout.GetStruct(Resolve(instance.Type!));
                 if (layout is null || !layout.Offsets.TryGetValue(field.Field, out var offset))
                 {
                     Report(DiagnosticCatalog.UnsupportedType, instance.Syntax, instance.Type!.ToDisplayString(), "it has no fixed unmanaged layout");
@@ -152,7 +152,7 @@ internal sealed partial class MethodLowering
         {
             if (EmitAddress(instance) is not { } container)
                 return Operand.Imm(0);
-            var layout = _layout.GetStruct(instance.Type!);
+            var layout = _layout.GetStruct(Resolve(instance.Type!));
             if (layout is null || !layout.Offsets.TryGetValue(field, out var fieldOffset))
                 return Fail(DiagnosticCatalog.UnsupportedType, instance.Syntax, instance.Type!.ToDisplayString(), "it has no fixed unmanaged layout");
             var raw = Load(container with { Offset = container.Offset + fieldOffset }, fieldScalar with { Signed = false }, property.Syntax);
@@ -183,7 +183,7 @@ internal sealed partial class MethodLowering
             return value;
         }
 
-        if (assignment.Target.Type is { } targetType && !TypeLayout.TryGetScalar(targetType, out _) && _layout.GetStruct(targetType) is not null)
+        if (assignment.Target.Type is { } rawTarget && Resolve(rawTarget) is var targetType && !TypeLayout.TryGetScalar(targetType, out _) && _layout.GetStruct(targetType) is not null)
         {
             if (EmitAddress(assignment.Target) is { } structAddress)
                 StoreStruct(assignment.Value, structAddress, targetType, assignment.Syntax);

@@ -13,6 +13,7 @@ internal sealed partial class MethodLowering
 {
     private readonly Dictionary<ILocalSymbol, short> _stackLocals = new(SymbolEqualityComparer.Default);
     private readonly HashSet<ILocalSymbol> _addressTaken = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ITypeParameterSymbol, ITypeSymbol> _typeArguments = new(SymbolEqualityComparer.Default);
 
     /// <summary>The struct an object initializer ("new P { A = 1 }") is filling, for its implicit receiver.</summary>
     private Address? _initializerTarget;
@@ -30,11 +31,12 @@ internal sealed partial class MethodLowering
     /// <summary>Gives a struct or address-taken local its zero-filled or initialised stack slot; false for register locals.</summary>
     private bool TryDeclareStackLocal(ILocalSymbol local, IOperation? initializer, SyntaxNode syntax)
     {
-        var isStruct = _layout.GetStruct(local.Type) is not null && !TypeLayout.TryGetScalar(local.Type, out _);
-        if (!isStruct && !(_addressTaken.Contains(local) && TypeLayout.TryGetScalar(local.Type, out _)))
+        var type = Resolve(local.Type);
+        var isStruct = _layout.GetStruct(type) is not null && !TypeLayout.TryGetScalar(type, out _);
+        if (!isStruct && !(_addressTaken.Contains(local) && TypeLayout.TryGetScalar(type, out _)))
             return false;
 
-        var size = _layout.SizeOf(local.Type)!.Value;
+        var size = _layout.SizeOf(type)!.Value;
         var slot = new Address(Reg.R10, _function.AllocateStack((size + 7) & ~7, 8));
         _stackLocals[local] = (short)slot.Offset;
         if (isStruct)
@@ -42,12 +44,12 @@ internal sealed partial class MethodLowering
             if (initializer is null)
                 ZeroFill(slot, (size + 7) & ~7);
             else
-                StoreStruct(initializer, slot, local.Type, syntax);
+                StoreStruct(initializer, slot, type, syntax);
         }
         else
         {
             // C# lets "&x" take the address of an unassigned local; the verifier refuses to read unwritten stack.
-            TypeLayout.TryGetScalar(local.Type, out var scalar);
+            TypeLayout.TryGetScalar(type, out var scalar);
             Store(slot, scalar, initializer is null ? Operand.Imm(0) : Eval(initializer), syntax);
         }
 
@@ -57,6 +59,7 @@ internal sealed partial class MethodLowering
     /// <summary>Evaluates a struct-typed expression into memory at <paramref name="destination"/>.</summary>
     private void StoreStruct(IOperation value, Address destination, ITypeSymbol type, SyntaxNode syntax)
     {
+        type = Resolve(type);
         var size = _layout.SizeOf(type);
         if (size is null)
         {
@@ -83,6 +86,10 @@ internal sealed partial class MethodLowering
                     _initializerTarget = saved;
                 }
 
+                return;
+            case IInvocationOperation { TargetMethod.IsStatic: true } call when FindBody(call.TargetMethod) is { } body:
+                // A method returning a struct writes its return value straight into the destination.
+                EmitInline(call, call.TargetMethod, body, destination);
                 return;
             case IObjectCreationOperation:
                 Report(DiagnosticCatalog.UnsupportedConstruct, value.Syntax, $"'{value.Syntax}'", "struct constructors are not supported; use an object initializer");
@@ -123,7 +130,7 @@ internal sealed partial class MethodLowering
     /// <summary>"stackalloc T[n]" with a constant n: a zeroed stack buffer (C# zero-initialises it too).</summary>
     private Operand EmitStackAlloc(IOperation operation)
     {
-        var pointee = (operation.Type as IPointerTypeSymbol)?.PointedAtType;
+        var pointee = (Resolve(operation.Type!) as IPointerTypeSymbol)?.PointedAtType;
         var count = operation.ChildOperations.FirstOrDefault()?.ConstantValue;
         if (pointee is null || _layout.SizeOf(pointee) is not { } elementSize || count is not { HasValue: true, Value: int n } || n <= 0)
         {
@@ -136,6 +143,15 @@ internal sealed partial class MethodLowering
         ZeroFill(slot, size);
         return AddressToValue(slot);
     }
+
+    /// <summary>The type with the type arguments of the generic methods being inlined put in for their parameters.</summary>
+    private ITypeSymbol Resolve(ITypeSymbol type) => type switch
+    {
+        ITypeParameterSymbol parameter when _typeArguments.TryGetValue(parameter, out var argument) => argument,
+        IPointerTypeSymbol pointer when Resolve(pointer.PointedAtType) is var pointee && !SymbolEqualityComparer.Default.Equals(pointee, pointer.PointedAtType) =>
+            _compilation.CreatePointerTypeSymbol(pointee),
+        _ => type,
+    };
 
     private Operand AddressToValue(Address address) =>
         address.Offset == 0 ? Operand.Reg(address.Base) : OffsetPointer(address.Base, Operand.Imm(address.Offset), 1, negate: false);

@@ -85,7 +85,7 @@ internal sealed partial class MethodLowering
                         var initializer = declarator.Initializer ?? declaration.Initializer;
                         if (TryDeclareStackLocal(declarator.Symbol, initializer?.Value, declarator.Syntax))
                             continue;
-                        if (!TypeLayout.TryGetScalar(declarator.Symbol.Type, out _))
+                        if (!TypeLayout.TryGetScalar(Resolve(declarator.Symbol.Type), out _))
                         {
                             // The initializer usually is the real problem ("new object()", a string literal, a
                             // lambda); only a local whose initializer is fine gets blamed for its type.
@@ -113,6 +113,8 @@ internal sealed partial class MethodLowering
                 var frame = _frames.Peek();
                 if (ret.ReturnedValue is { } returned && frame.Result is { } resultRegister)
                     Assign(resultRegister, Eval(returned));
+                else if (ret.ReturnedValue is { } returnedStruct && frame.StructResult is { } destination)
+                    StoreStruct(returnedStruct, destination, frame.StructType!, ret.Syntax);
                 Terminate(new JumpTerm(frame.ReturnBlock));
                 break;
             case IReturnOperation ret when ret.ReturnedValue is { } value:
@@ -274,8 +276,10 @@ internal sealed partial class MethodLowering
                 return EmitIncrement(increment, resultUsed: true);
             case IInvocationOperation invocation:
                 return EmitInvocation(invocation, resultUsed: true);
+            case IDefaultValueOperation when operation.Type is { } defaultType && TypeLayout.TryGetScalar(Resolve(defaultType), out _):
+                return Operand.Imm(0);
             case ISizeOfOperation sizeOf:
-                return _layout.SizeOf(sizeOf.TypeOperand) is { } size
+                return _layout.SizeOf(Resolve(sizeOf.TypeOperand)) is { } size
                     ? Operand.Imm(size)
                     : Fail(DiagnosticCatalog.UnsupportedType, operation.Syntax, sizeOf.TypeOperand.ToDisplayString(), "it has no fixed unmanaged layout");
             case IDelegateCreationOperation { Target: IAnonymousFunctionOperation }:
@@ -381,6 +385,7 @@ internal sealed partial class MethodLowering
 
     private bool CheckScalar(ITypeSymbol type, SyntaxNode syntax, out Scalar scalar)
     {
+        type = Resolve(type);
         if (TypeLayout.TryGetScalar(type, out scalar))
             return true;
         // The C# compiler already reports code that does not bind; a second error about it would only be noise.
