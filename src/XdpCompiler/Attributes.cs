@@ -60,3 +60,13 @@ public sealed class NetworkOrderFieldAttribute : Attribute
 
     public string Field { get; }
 }
+
+/// <summary>
+/// Unrolls every <c>for</c> loop of the method whose trip count is a constant (a counter from a constant to a constant,
+/// stepped by a constant, not assigned in the body): the body is emitted once per value, with the counter a constant.
+/// Larger code, no loop for the verifier to walk, and often faster. At most 64 iterations a loop.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class UnrollAttribute : Attribute
+{
+}

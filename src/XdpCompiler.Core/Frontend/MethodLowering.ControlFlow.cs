@@ -1,5 +1,6 @@
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
+using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.IR;
 
@@ -13,10 +14,19 @@ internal sealed partial class MethodLowering
     // Loops are emitted as loops: the kernel (since 5.3) verifies bounded loops by walking their iterations, and
     // rejects a loop it cannot prove terminates — its answer, at the C# line, is the one that counts.
 
+    private const int MaxUnroll = 64;
+    private const string UnrollAttribute = "XdpCompiler.UnrollAttribute";
+
     private void EmitFor(IForLoopOperation loop)
     {
         foreach (var before in loop.Before)
             EmitStatement(before);
+        if (UnrollRequested() && TripValues(loop) is { } trip)
+        {
+            EmitUnrolled(loop, trip.Counter, trip.Values, trip.Final);
+            return;
+        }
+
         var condition = _function.NewBlockDetached();
         var body = _function.NewBlockDetached();
         var next = _function.NewBlockDetached();
@@ -38,6 +48,132 @@ internal sealed partial class MethodLowering
             EmitStatement(step);
         JumpTo(condition);
         StartBlock(exit);
+    }
+
+    /// <summary>[Unroll] on the program or on the inlined method the loop is in.</summary>
+    private bool UnrollRequested()
+    {
+        var method = _frames.Count > 0 ? _frames.Peek().Method : _method;
+        return method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == UnrollAttribute);
+    }
+
+    private void EmitUnrolled(IForLoopOperation loop, ILocalSymbol counter, IReadOnlyList<long> values, long final)
+    {
+        var exit = _function.NewBlockDetached();
+        _labels[loop.ExitLabel] = exit;
+        foreach (var value in values)
+        {
+            var next = _function.NewBlockDetached();
+            _labels[loop.ContinueLabel] = next;
+            SetCounter(counter, value);
+            EmitStatement(loop.Body);
+            JumpTo(next);
+            StartBlock(next);
+        }
+
+        SetCounter(counter, final);
+        JumpTo(exit);
+        StartBlock(exit);
+    }
+
+    private void SetCounter(ILocalSymbol counter, long value)
+    {
+        TypeLayout.TryGetScalar(Resolve(counter.Type), out var scalar);
+        var canonical = scalar.Size <= 4 ? value & 0xFFFF_FFFFL : value;
+        if (_locals.TryGetValue(counter, out var register))
+            Assign(register, Operand.Imm(canonical));
+        else if (_stackLocals.TryGetValue(counter, out var slot))
+            Store(new Address(Reg.R10, slot), scalar, Operand.Imm(canonical), counter.DeclaringSyntaxReferences[0].GetSyntax());
+    }
+
+    /// <summary>
+    /// The counter values of "for (i = a; i OP b; i += c)" with constants a, b, c and a body that never assigns i,
+    /// computed with the counter type's wrapping; null for any other loop or more than <see cref="MaxUnroll"/> trips.
+    /// </summary>
+    private (ILocalSymbol Counter, List<long> Values, long Final)? TripValues(IForLoopOperation loop)
+    {
+        if (loop.Condition is not IBinaryOperation { LeftOperand: ILocalReferenceOperation { Local: var counter } } condition ||
+            condition.RightOperand.ConstantValue is not { HasValue: true, Value: { } limitValue } ||
+            !TypeLayout.TryGetScalar(Resolve(counter.Type), out var type) || type.IsPointer)
+        {
+            return null;
+        }
+
+        long? start = null;
+        foreach (var before in loop.Before)
+        {
+            if (before is IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: ILocalReferenceOperation assigned, Value.ConstantValue: { HasValue: true, Value: { } initial } } } &&
+                SymbolEqualityComparer.Default.Equals(assigned.Local, counter))
+            {
+                start = System.Convert.ToInt64(initial);
+            }
+
+            if (before is IVariableDeclarationGroupOperation group)
+            {
+                foreach (var declarator in group.Declarations.SelectMany(d => d.Declarators))
+                {
+                    if (SymbolEqualityComparer.Default.Equals(declarator.Symbol, counter) && declarator.Initializer?.Value.ConstantValue is { HasValue: true, Value: { } v })
+                        start = System.Convert.ToInt64(v);
+                }
+            }
+        }
+
+        if (start is null || loop.AtLoopBottom.Length != 1)
+            return null;
+        long step = loop.AtLoopBottom[0] switch
+        {
+            IExpressionStatementOperation { Operation: IIncrementOrDecrementOperation { Target: ILocalReferenceOperation l } inc }
+                when SymbolEqualityComparer.Default.Equals(l.Local, counter) => inc.Kind == OperationKind.Increment ? 1 : -1,
+            IExpressionStatementOperation { Operation: ICompoundAssignmentOperation { Target: ILocalReferenceOperation l, OperatorKind: var kind, Value.ConstantValue: { HasValue: true, Value: { } d } } }
+                when SymbolEqualityComparer.Default.Equals(l.Local, counter) && kind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract =>
+                kind == BinaryOperatorKind.Add ? System.Convert.ToInt64(d) : -System.Convert.ToInt64(d),
+            _ => 0,
+        };
+        if (step == 0 || loop.Body.Descendants().Any(o => Assigns(o, counter)))
+            return null;
+
+        var limit = System.Convert.ToInt64(limitValue);
+        var values = new List<long>();
+        var value = start.Value;
+        bool Holds(long v) => condition.OperatorKind switch
+        {
+            BinaryOperatorKind.LessThan => v < limit,
+            BinaryOperatorKind.LessThanOrEqual => v <= limit,
+            BinaryOperatorKind.GreaterThan => v > limit,
+            BinaryOperatorKind.GreaterThanOrEqual => v >= limit,
+            BinaryOperatorKind.NotEquals => v != limit,
+            _ => false,
+        };
+        while (Holds(value))
+        {
+            if (values.Count == MaxUnroll)
+                return null;
+            values.Add(value);
+            value = Wrap(value + step, type);
+        }
+
+        return (counter, values, value);
+    }
+
+    private static long Wrap(long value, Scalar type) => type.Size switch
+    {
+        1 => type.Signed ? (sbyte)value : (byte)value,
+        2 => type.Signed ? (short)value : (ushort)value,
+        4 => type.Signed ? (int)value : (uint)value,
+        _ => value,
+    };
+
+    private static bool Assigns(IOperation operation, ILocalSymbol local)
+    {
+        var target = operation switch
+        {
+            IAssignmentOperation assignment => assignment.Target,
+            IIncrementOrDecrementOperation increment => increment.Target,
+            IAddressOfOperation address => address.Reference,
+            IArgumentOperation { Parameter.RefKind: not RefKind.None } argument => argument.Value,
+            _ => null,
+        };
+        return target is ILocalReferenceOperation l && SymbolEqualityComparer.Default.Equals(l.Local, local);
     }
 
     private void EmitWhile(IWhileLoopOperation loop)
