@@ -14,7 +14,28 @@ public sealed record BpfObject(
     string License,
     ImmutableArray<BpfProgram> Programs,
     ImmutableArray<BpfMap> Maps,
-    BtfTypeTable Types);
+    BtfTypeTable Types)
+{
+    /// <summary>Global variables by section (<c>.data</c>, <c>.rodata</c>, <c>.bss</c>); empty when the object has none.</summary>
+    public ImmutableArray<BpfDataSection> DataSections { get; init; } = ImmutableArray<BpfDataSection>.Empty;
+}
+
+/// <summary>
+/// A global-data section: the loader makes it a one-entry array map whose value is <see cref="Contents"/> (all zeros
+/// and only a size for <c>.bss</c>), read-only to programs and frozen for <c>.rodata</c>. A program reaches a variable
+/// through an <c>ld_imm64</c> with a <see cref="BpfRelocationKind.GlobalData"/> relocation against the variable's name.
+/// </summary>
+public sealed record BpfDataSection(string Name, ImmutableArray<byte> Contents, ImmutableArray<BpfGlobalVariable> Variables)
+{
+    public int Size => Contents.Length;
+
+    public bool IsReadOnly => Name.StartsWith(".rodata", StringComparison.Ordinal);
+
+    public bool IsZeroFilled => Name.StartsWith(".bss", StringComparison.Ordinal);
+}
+
+/// <summary>A variable of a data section: its byte range there and its BTF type (0 when unknown).</summary>
+public sealed record BpfGlobalVariable(string Name, int Offset, int Size, uint Type = 0);
 
 /// <summary>
 /// One entry point (a global function in a program section). <see cref="Relocations"/> index into
@@ -35,7 +56,10 @@ public enum BpfRelocationKind
 {
     /// <summary><c>ld_imm64</c> of a map: the loader puts the map's fd in imm with src = BPF_PSEUDO_MAP_FD.</summary>
     Map,
-    /// <summary><c>ld_imm64</c> of a global variable: map value of the data section's map plus the symbol's offset.</summary>
+    /// <summary>
+    /// <c>ld_imm64</c> of a global variable: the loader puts the data section's map fd in imm with src =
+    /// BPF_PSEUDO_MAP_VALUE and the variable's offset (plus the instruction's own imm) in the second slot's imm.
+    /// </summary>
     GlobalData,
     /// <summary>BPF-to-BPF call to a subprogram in <c>.text</c>.</summary>
     Call,
