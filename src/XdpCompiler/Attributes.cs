@@ -70,3 +70,13 @@ public sealed class NetworkOrderFieldAttribute : Attribute
 public sealed class UnrollAttribute : Attribute
 {
 }
+
+/// <summary>
+/// Makes a <c>static readonly</c> field configuration the loader can set before it loads the object: the field lives
+/// in the object's <c>.rodata</c> (instead of being compiled into the code as a constant), initialised with the
+/// field's initializer, and the loader may replace its bytes by name. Programs read it; nothing can write it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Field, Inherited = false)]
+public sealed class ConfigAttribute : Attribute
+{
+}

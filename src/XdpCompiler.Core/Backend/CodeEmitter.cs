@@ -134,6 +134,14 @@ internal sealed class CodeEmitter
                 Add(second);
                 break;
             }
+            case LoadGlobalInstr g:
+            {
+                _relocations.Add(new BpfRelocation(_code.Count, g.Variable, BpfRelocationKind.GlobalData));
+                var (first, second) = Instruction.LoadImm64(P(g.Dst), 0);
+                Add(first);
+                Add(second);
+                break;
+            }
             case CallInstr call:
                 Add(Instruction.CallHelper(call.Helper));
                 break;

@@ -57,6 +57,7 @@ internal static class Liveness
         LoadInstr l => new[] { l.Dst },
         AtomicInstr { FetchDst: { } f } => new[] { f },
         LoadMapInstr m => new[] { m.Dst },
+        LoadGlobalInstr g => new[] { g.Dst },
         CallInstr => CallClobbers,
         _ => Array.Empty<int>(),
     };
@@ -104,6 +105,7 @@ internal static class Liveness
             StoreInstr s => s with { Base = R(s.Base), Value = O(s.Value) },
             AtomicInstr a => a with { Base = R(a.Base), Value = R(a.Value), FetchDst = a.FetchDst is { } f ? R(f) : null },
             LoadMapInstr m => m with { Dst = R(m.Dst) },
+            LoadGlobalInstr g => g with { Dst = R(g.Dst) },
             _ => instruction,
         };
     }

@@ -26,6 +26,11 @@ internal sealed partial class MethodLowering
     /// <summary>A memory location as base register + constant offset, so loads keep the offset in the instruction.</summary>
     private readonly record struct Address(int Base, long Offset);
 
+    /// <summary>A static field of the program's own class that lives in a data section of its object.</summary>
+    private bool IsGlobal(IFieldSymbol field) =>
+        _globals.ContainsKey(field.Name) && GlobalCatalog.IsGlobal(field) &&
+        SymbolEqualityComparer.Default.Equals(field.ContainingType, _method.ContainingType);
+
     private Address? EmitAddress(IOperation lvalue)
     {
         switch (lvalue)
@@ -53,6 +58,12 @@ internal sealed partial class MethodLowering
                     return b with { Offset = b.Offset + index.Immediate * elementSize };
                 var moved = OffsetPointer(b.Base, index, elementSize, negate: false);
                 return new Address(moved.Register, b.Offset);
+            }
+            case IFieldReferenceOperation { Instance: null } global when IsGlobal(global.Field):
+            {
+                var address = _function.NewRegister();
+                Emit(new LoadGlobalInstr(address, global.Field.Name));
+                return new Address(address, 0);
             }
             case IFieldReferenceOperation { Instance: { } instance } field:
             {

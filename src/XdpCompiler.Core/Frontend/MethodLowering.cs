@@ -17,6 +17,7 @@ internal sealed partial class MethodLowering
     private readonly IMethodSymbol _method;
     private readonly Compilation _compilation;
     private readonly string _section;
+    private readonly IReadOnlyDictionary<string, GlobalSpec> _globals;
     private readonly TypeLayout _layout;
     private readonly IReadOnlyDictionary<string, MapSpec> _maps;
     private readonly List<XdpDiagnostic> _diagnostics;
@@ -31,8 +32,9 @@ internal sealed partial class MethodLowering
     private SourceSpan? _source;
 
     public MethodLowering(IMethodSymbol method, string name, string section, Compilation compilation, TypeLayout layout,
-        IReadOnlyDictionary<string, MapSpec> maps, List<XdpDiagnostic> diagnostics)
+        IReadOnlyDictionary<string, MapSpec> maps, IReadOnlyDictionary<string, GlobalSpec> globals, List<XdpDiagnostic> diagnostics)
     {
+        _globals = globals;
         _section = section;
         _method = method;
         _compilation = compilation;
@@ -261,7 +263,9 @@ internal sealed partial class MethodLowering
                 return AddressValue(fixedBuffer);
             case IFieldReferenceOperation { Instance: not null } field:
                 return LoadFrom(field, field.Type!);
-            case IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } } field when ReadOnlyFieldValue(field.Field) is { } value:
+            case IFieldReferenceOperation { Instance: null } global when IsGlobal(global.Field):
+                return LoadFrom(global, global.Type!);
+            case IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } } field when !GlobalCatalog.IsConfig(field.Field) && ReadOnlyFieldValue(field.Field) is { } value:
                 return Operand.Imm(Canonical(value, field.Type));
             case IFieldReferenceOperation field:
                 return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"Reading static field '{field.Field.Name}'",

@@ -148,6 +148,9 @@ public sealed record AtomicInstr(AtomicOp Op, int Base, short Offset, MemSize Si
 /// <summary>dst = address of map <see cref="Map"/> (ld_imm64 with a relocation the loader resolves).</summary>
 public sealed record LoadMapInstr(int Dst, string Map) : IrInstr;
 
+/// <summary>dst = address of global variable <see cref="Variable"/> in its data section's map value (ld_imm64 + relocation).</summary>
+public sealed record LoadGlobalInstr(int Dst, string Variable) : IrInstr;
+
 /// <summary>
 /// Helper call: arguments are already in R1..R<see cref="ArgumentCount"/>; the result is in R0; R1-R5 are clobbered.
 /// </summary>

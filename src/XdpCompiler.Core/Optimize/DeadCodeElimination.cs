@@ -40,5 +40,5 @@ internal static class DeadCodeElimination
     }
 
     private static bool IsPure(IrInstr instruction) =>
-        instruction is ConstInstr or MovInstr or BinaryInstr or NegInstr or ExtendInstr or SwapInstr or LoadInstr or LoadMapInstr;
+        instruction is ConstInstr or MovInstr or BinaryInstr or NegInstr or ExtendInstr or SwapInstr or LoadInstr or LoadMapInstr or LoadGlobalInstr;
 }

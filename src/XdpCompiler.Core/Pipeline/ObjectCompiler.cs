@@ -25,6 +25,7 @@ public sealed record CompiledProgram(
     EquatableArray<BpfRelocation> Relocations,
     EquatableArray<BpfLineInfo> Lines,
     EquatableArray<MapSpec> Maps,
+    EquatableArray<GlobalSpec> Globals,
     EquatableArray<XdpDiagnostic> Diagnostics)
 {
     public bool Failed => Diagnostics.Any(d => d.Severity == XdpSeverity.Error);
@@ -57,12 +58,13 @@ public static class ObjectCompiler
         var diagnostics = new List<XdpDiagnostic>();
 
         CompiledProgram Result(IEnumerable<Instruction>? code = null, IEnumerable<BpfRelocation>? relocations = null,
-            IEnumerable<BpfLineInfo>? lines = null, IEnumerable<MapSpec>? maps = null) => new(
+            IEnumerable<BpfLineInfo>? lines = null, IEnumerable<MapSpec>? maps = null, IEnumerable<GlobalSpec>? globals = null) => new(
             classInfo, license, name, section,
             (code ?? Enumerable.Empty<Instruction>()).ToEquatableArray(),
             (relocations ?? Enumerable.Empty<BpfRelocation>()).ToEquatableArray(),
             (lines ?? Enumerable.Empty<BpfLineInfo>()).ToEquatableArray(),
             (maps ?? Enumerable.Empty<MapSpec>()).ToEquatableArray(),
+            (globals ?? Enumerable.Empty<GlobalSpec>()).ToEquatableArray(),
             diagnostics.ToEquatableArray());
 
         try
@@ -73,6 +75,7 @@ public static class ObjectCompiler
 
             var layout = new TypeLayout();
             var maps = MapCatalog.Collect(owner, compilation, layout, diagnostics, cancellationToken);
+            var globals = GlobalCatalog.Collect(owner, compilation, layout, diagnostics, cancellationToken);
             var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
             if (syntax is null || (syntax.Body is null && syntax.ExpressionBody is null))
             {
@@ -88,7 +91,7 @@ public static class ObjectCompiler
                 return Result(maps: maps);
             }
 
-            var lowering = new MethodLowering(method, name, section, compilation, layout, maps.ToDictionary(m => m.Name), diagnostics);
+            var lowering = new MethodLowering(method, name, section, compilation, layout, maps.ToDictionary(m => m.Name), globals.ToDictionary(g => g.Name), diagnostics);
             var function = lowering.Lower(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
@@ -120,7 +123,7 @@ public static class ObjectCompiler
 
             var (code, relocations, sources) = CodeEmitter.Emit(function, colours);
             var lines = LineTable(sources, syntax, compilation);
-            return Result(code, relocations, lines, maps);
+            return Result(code, relocations, lines, maps, globals);
         }
         catch (OperationCanceledException)
         {
@@ -149,7 +152,19 @@ public static class ObjectCompiler
         var bpfPrograms = programs
             .Select(p => new BpfProgram(p.Name, p.Section, p.Code.AsImmutableArray(), p.Relocations.AsImmutableArray(), p.Lines.AsImmutableArray()))
             .ToImmutableArray();
-        var obj = new BpfObject(first.Class.Name, first.License, bpfPrograms, maps, types.Build());
+        var sections = first.Globals
+            .GroupBy(g => g.Section)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(section =>
+            {
+                var contents = new byte[(section.Max(g => g.Offset + g.Size) + 7) & ~7];
+                foreach (var global in section)
+                    global.Initial.AsImmutableArray().CopyTo(contents, global.Offset);
+                var variables = section.Select(g => new BpfGlobalVariable(g.Name, g.Offset, g.Size, types.Add(g.Type))).ToImmutableArray();
+                return new BpfDataSection(section.Key, contents.ToImmutableArray(), variables);
+            })
+            .ToImmutableArray();
+        var obj = new BpfObject(first.Class.Name, first.License, bpfPrograms, maps, types.Build()) { DataSections = sections };
         try
         {
             return new CompiledObject(first.Class, ElfObjectWriter.Write(obj), obj, diagnostics);
