@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using XdpCompiler.Core.Btf;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime.Elf;
@@ -19,11 +21,30 @@ public sealed record BpfObjectLoadOptions
     /// <see cref="LoadedProgram.VerifierStats"/>: for benchmarks and tuning; it costs a log buffer per load.
     /// </summary>
     public bool CollectVerifierStats { get; init; }
+
+    /// <summary>
+    /// Values of global variables written into their sections before load, by variable name: load-time constants for
+    /// <c>.rodata</c> (which is frozen afterwards, so the verifier prunes code they disable), and initial values for
+    /// <c>.data</c>/<c>.bss</c>. Each value must be exactly the variable's size; an unknown name fails the load.
+    /// <see cref="WithConstant{T}"/> adds one typed value.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]> Constants { get; init; } = ImmutableDictionary<string, byte[]>.Empty;
+
+    /// <summary>These options with <paramref name="name"/> set to <paramref name="value"/> (its bytes, native order) before load.</summary>
+    public BpfObjectLoadOptions WithConstant<T>(string name, T value) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var bytes = new byte[Unsafe.SizeOf<T>()];
+        MemoryMarshal.Write(bytes, in value);
+        var constants = new Dictionary<string, byte[]>(Constants, StringComparer.Ordinal) { [name] = bytes };
+        return this with { Constants = constants };
+    }
 }
 
 /// <summary>
-/// Loads a <see cref="BpfObject"/> into the kernel: its BTF, then its maps, then each XDP program relocated against
-/// them. All or nothing: a failure disposes whatever the load had created and removes pins it made.
+/// Loads a <see cref="BpfObject"/> into the kernel: its BTF, then its maps and one map per global-data section (as
+/// libbpf does), then each XDP program relocated against them. All or nothing: a failure disposes whatever the load
+/// had created and removes pins it made.
 /// </summary>
 public static class BpfObjectLoader
 {
@@ -42,6 +63,7 @@ public static class BpfObjectLoader
         var warnings = new List<string>();
         var maps = new Dictionary<string, LoadedMap>(StringComparer.Ordinal);
         var programs = new Dictionary<string, LoadedProgram>(StringComparer.Ordinal);
+        var dataSections = new Dictionary<string, LoadedDataSection>(StringComparer.Ordinal);
         var createdPins = new List<string>();
         LoadedBtf? btf = null;
         try
@@ -58,6 +80,23 @@ public static class BpfObjectLoader
                     warnings.Add(map.BtfWarning);
             }
 
+            var initial = GlobalData.InitialContents(obj, options.Constants ?? ImmutableDictionary<string, byte[]>.Empty);
+            var globals = new Dictionary<string, (LoadedMap, BpfGlobalVariable)>(StringComparer.Ordinal);
+            foreach (var section in obj.DataSections)
+            {
+                if (dataSections.ContainsKey(section.Name))
+                    throw new InvalidOperationException($"Object {obj.Name} has data section '{section.Name}' twice.");
+                var data = GlobalData.Create(obj, section, initial[section.Name], btf);
+                dataSections.Add(section.Name, data);
+                if (data.Map.BtfWarning is not null)
+                    warnings.Add(data.Map.BtfWarning);
+                foreach (var variable in section.Variables)
+                {
+                    if (!globals.TryAdd(variable.Name, (data.Map, variable)))
+                        throw new InvalidOperationException($"Object {obj.Name} has two global variables named '{variable.Name}'; relocations could not tell them apart.");
+                }
+            }
+
             foreach (var program in obj.Programs)
             {
                 if (!program.IsXdp)
@@ -69,7 +108,7 @@ public static class BpfObjectLoader
                 }
                 if (programs.ContainsKey(program.Name))
                     throw new InvalidOperationException($"Object {obj.Name} defines program '{program.Name}' twice.");
-                var (code, functions) = ProgramLinker.Link(obj, program, maps);
+                var (code, functions) = ProgramLinker.Link(obj, program, maps, globals);
                 var debugInfo = ProgramLinker.DebugInfo(obj, functions, btf, strings);
                 LoadedProgram loaded;
                 try
@@ -87,7 +126,7 @@ public static class BpfObjectLoader
                     warnings.Add(loaded.DebugInfoWarning);
             }
 
-            return new LoadedBpfObject(obj, programs, maps, btf, warnings);
+            return new LoadedBpfObject(obj, programs, maps, dataSections, btf, warnings);
         }
         catch
         {
@@ -95,6 +134,8 @@ public static class BpfObjectLoader
                 program.Dispose();
             foreach (var map in maps.Values)
                 map.Dispose();
+            foreach (var data in dataSections.Values)
+                data.Map.Dispose();
             btf?.Dispose();
             foreach (var path in createdPins)
                 TryDelete(path);
@@ -174,12 +215,15 @@ public sealed class LoadedBpfObject : IDisposable
 {
     private readonly Dictionary<string, LoadedProgram> _programs;
     private readonly Dictionary<string, LoadedMap> _maps;
+    private readonly Dictionary<string, LoadedDataSection> _dataSections;
 
-    internal LoadedBpfObject(BpfObject obj, Dictionary<string, LoadedProgram> programs, Dictionary<string, LoadedMap> maps, LoadedBtf? btf, List<string> warnings)
+    internal LoadedBpfObject(BpfObject obj, Dictionary<string, LoadedProgram> programs, Dictionary<string, LoadedMap> maps,
+        Dictionary<string, LoadedDataSection> dataSections, LoadedBtf? btf, List<string> warnings)
     {
         Object = obj;
         _programs = programs;
         _maps = maps;
+        _dataSections = dataSections;
         Btf = btf;
         Warnings = warnings.ToImmutableArray();
     }
@@ -191,7 +235,11 @@ public sealed class LoadedBpfObject : IDisposable
 
     public IReadOnlyDictionary<string, LoadedProgram> Programs => _programs;
 
+    /// <summary>The object's own (BTF-defined) maps by name; global-data maps are in <see cref="DataSections"/>.</summary>
     public IReadOnlyDictionary<string, LoadedMap> Maps => _maps;
+
+    /// <summary>The global-data sections by section name (<c>.data</c>, <c>.rodata</c>, <c>.bss</c>), each with its array map.</summary>
+    public IReadOnlyDictionary<string, LoadedDataSection> DataSections => _dataSections;
 
     /// <summary>The object's BTF in the kernel, or null when it has none or the kernel refused it (see <see cref="Warnings"/>).</summary>
     public LoadedBtf? Btf { get; }
@@ -207,12 +255,37 @@ public sealed class LoadedBpfObject : IDisposable
         ? map
         : throw new KeyNotFoundException($"Object {Name} has no map '{name}' (maps: {string.Join(", ", _maps.Keys)}).");
 
+    public LoadedDataSection DataSection(string name) => _dataSections.TryGetValue(name, out var section)
+        ? section
+        : throw new KeyNotFoundException($"Object {Name} has no data section '{name}' (sections: {(_dataSections.Count == 0 ? "none" : string.Join(", ", _dataSections.Keys))}).");
+
+    /// <summary>
+    /// The global variable <paramref name="name"/> as a <typeparamref name="T"/> (whose size must be the variable's):
+    /// <c>loaded.Global&lt;ulong&gt;("hits").Value</c> reads it; setting <c>Value</c> writes <c>.data</c> and <c>.bss</c>
+    /// variables (<c>.rodata</c> is frozen: use <see cref="BpfObjectLoadOptions.Constants"/> before load).
+    /// </summary>
+    public GlobalVariable<T> Global<T>(string name) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (var section in _dataSections.Values)
+        {
+            foreach (var variable in section.Variables)
+            {
+                if (variable.Name == name)
+                    return new GlobalVariable<T>(section, variable);
+            }
+        }
+        throw new KeyNotFoundException($"Object {Name} has no global variable '{name}' (variables: {GlobalData.Describe(Object)}).");
+    }
+
     public void Dispose()
     {
         foreach (var program in _programs.Values)
             program.Dispose();
         foreach (var map in _maps.Values)
             map.Dispose();
+        foreach (var section in _dataSections.Values)
+            section.Map.Dispose();
         Btf?.Dispose();
     }
 }

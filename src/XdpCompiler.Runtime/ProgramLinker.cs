@@ -8,7 +8,9 @@ namespace XdpCompiler.Runtime;
 
 /// <summary>
 /// Turns an entry program of an object into the instructions the kernel loads: map references become
-/// <c>ld_imm64 src=BPF_PSEUDO_MAP_FD imm=fd</c>, and BPF-to-BPF callees (other functions of the object, usually in
+/// <c>ld_imm64 src=BPF_PSEUDO_MAP_FD imm=fd</c>, global variables <c>ld_imm64 src=BPF_PSEUDO_MAP_VALUE imm=fd</c>
+/// with the offset in the second slot's imm (the variable's offset plus the instruction's own imm, as libbpf adds
+/// them), and BPF-to-BPF callees (other functions of the object, usually in
 /// <c>.text</c>) are appended after the entry, as libbpf does, with each call's offset fixed.
 /// </summary>
 internal static class ProgramLinker
@@ -17,7 +19,8 @@ internal static class ProgramLinker
     internal sealed record PlacedFunction(BpfProgram Function, int Start);
 
     internal static (ImmutableArray<Instruction> Code, ImmutableArray<PlacedFunction> Functions) Link(
-        BpfObject obj, BpfProgram entry, IReadOnlyDictionary<string, LoadedMap> maps)
+        BpfObject obj, BpfProgram entry, IReadOnlyDictionary<string, LoadedMap> maps,
+        IReadOnlyDictionary<string, (LoadedMap Map, BpfGlobalVariable Variable)> globals)
     {
         var code = new List<Instruction>(entry.Instructions);
         var placed = new List<PlacedFunction> { new(entry, 0) };
@@ -58,8 +61,16 @@ internal static class ProgramLinker
                         break;
 
                     case BpfRelocationKind.GlobalData:
-                        throw new NotSupportedException(
-                            $"{where}: uses global data ('{relocation.Symbol}'). The loader does not create .data/.rodata/.bss maps yet (the object model carries no initial contents).");
+                        if (!code[index].IsLoadImm64 || index + 1 >= code.Count)
+                            throw new InvalidOperationException($"{where}: the global data relocation against '{relocation.Symbol}' is not on an ld_imm64 instruction (found {code[index]}).");
+                        if (!globals.TryGetValue(relocation.Symbol, out var global))
+                            throw new InvalidOperationException($"{where}: refers to global variable '{relocation.Symbol}', which object {obj.Name} does not define (variables: {GlobalData.Describe(obj)}).");
+                        var offset = (long)global.Variable.Offset + code[index].Imm;
+                        if (offset < 0 || offset >= global.Map.ValueSize)
+                            throw new InvalidOperationException($"{where}: '{relocation.Symbol}' + {code[index].Imm} is offset {offset}, outside its {global.Map.ValueSize}-byte section.");
+                        code[index] = code[index] with { Src = (byte)PseudoLoad.MapValue, Imm = global.Map.Fd.Value };
+                        code[index + 1] = code[index + 1] with { Imm = (int)offset };
+                        break;
 
                     default:
                         throw new NotSupportedException($"{where}: unknown relocation kind {relocation.Kind}.");

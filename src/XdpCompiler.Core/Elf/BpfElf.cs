@@ -36,6 +36,21 @@ public static class BpfElf
     public const string SymbolTableSection = ".symtab";
     public const string StringTableSection = ".strtab";
 
+    public const string DataSection = ".data";
+    public const string ReadOnlyDataSection = ".rodata";
+    public const string ZeroDataSection = ".bss";
+
+    /// <summary>
+    /// A global-data section libbpf makes into an internal array map: <c>.data</c>, <c>.rodata</c>, <c>.bss</c>, or
+    /// one of them followed by a dot and more (<c>.data.foo</c>, <c>.rodata.str1.1</c>), as libbpf's section
+    /// classification reads names.
+    /// </summary>
+    public static bool IsDataSection(string name) =>
+        IsNameOrChild(name, DataSection) || IsNameOrChild(name, ReadOnlyDataSection) || IsNameOrChild(name, ZeroDataSection);
+
+    private static bool IsNameOrChild(string name, string prefix) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) && (name.Length == prefix.Length || name[prefix.Length] == '.');
+
     /// <summary>The legacy <c>struct bpf_map_def</c> section libbpf 1.0 refuses.</summary>
     public const string LegacyMapsSection = "maps";
 

@@ -9,19 +9,23 @@ namespace XdpCompiler.Core.Elf;
 /// <summary>
 /// Writes a <see cref="BpfObject"/> as an ELF64 little-endian relocatable object for <c>EM_BPF</c>, in the shape
 /// libbpf 1.x (and so bpftool, xdp-loader and iproute2) expects from clang: one executable section per program
-/// section, <c>.rel</c> sections, <c>license</c>, BTF-defined maps in <c>.maps</c>, <c>.BTF</c> and <c>.BTF.ext</c>
-/// with func and line info. The output depends only on the input, byte for byte.
+/// section, <c>.rel</c> sections, <c>license</c>, BTF-defined maps in <c>.maps</c>, global data in <c>.data</c>,
+/// <c>.rodata</c> and <c>.bss</c>, <c>.BTF</c> and <c>.BTF.ext</c> with func and line info. The output depends only on
+/// the input, byte for byte.
 /// </summary>
 /// <remarks>
-/// Layout: null, .strtab, each program section followed by its .rel section, .maps, license, .BTF, .BTF.ext, .symtab.
-/// Symbols: the null symbol, then globals only (programs, maps, <c>_license</c>, then any undefined call targets).
+/// Layout: null, .strtab, each program section followed by its .rel section, .maps, the data sections in the object's
+/// order, license, .BTF, .BTF.ext, .symtab. Symbols: the null symbol, then globals only (programs, maps, global
+/// variables, <c>_license</c>, then any undefined call targets). A global variable is an <c>STT_OBJECT</c> symbol with
+/// its offset and size, a relocation of it is <c>R_BPF_64_64</c> against that symbol with the instruction's own imm
+/// as the addend (libbpf adds the two), and its BTF is a global-allocated VAR in its section's DATASEC.
 /// Line info is sorted by instruction, one record per instruction (the first given wins, as the kernel demands strictly
 /// increasing offsets), columns past 1023 are clamped to fit the kernel's 10-bit field, and a program without a line
 /// at its first instruction gets one, because the kernel rejects func info whose functions lack it.
 /// </remarks>
 public static class ElfObjectWriter
 {
-    private const uint ShtProgBits = 1, ShtSymTab = 2, ShtStrTab = 3, ShtRel = 9;
+    private const uint ShtProgBits = 1, ShtSymTab = 2, ShtStrTab = 3, ShtNoBits = 8, ShtRel = 9;
     private const ulong ShfWrite = 0x1, ShfAlloc = 0x2, ShfExecInstr = 0x4, ShfInfoLink = 0x40;
     private const byte StbGlobal = 1, SttNoType = 0, SttObject = 1, SttFunc = 2;
     private const int ElfHeaderSize = 64, SectionHeaderSize = 64, SymbolSize = 24, RelSize = 16;
@@ -33,7 +37,8 @@ public static class ElfObjectWriter
         var programs = obj.Programs.IsDefault ? ImmutableArray<BpfProgram>.Empty : obj.Programs;
         var maps = obj.Maps.IsDefault ? ImmutableArray<BpfMap>.Empty : obj.Maps;
         var types = obj.Types ?? new BtfTypeTable(ImmutableArray<BtfType>.Empty);
-        Validate(obj, programs, maps, types);
+        var dataSections = obj.DataSections.IsDefault ? ImmutableArray<BpfDataSection>.Empty : obj.DataSections;
+        Validate(obj, programs, maps, dataSections, types);
 
         // Programs grouped by section in order of first appearance; each starts where the previous one ends.
         var sections = programs.Select(p => p.Section).Distinct(StringComparer.Ordinal)
@@ -68,6 +73,7 @@ public static class ElfObjectWriter
             funcInfo.Add(new BtfExtSection<BtfFuncInfoRecord>(nameOffset, funcs.ToImmutable()));
             lineInfo.Add(new BtfExtSection<BtfLineInfoRecord>(nameOffset, lines.ToImmutable()));
         }
+        btf.AddDataSections(dataSections);
         var btfBytes = BtfWriter.Write(btf.ToTable(), strings);
         var btfExtBytes = new BtfExtInfo(funcInfo.ToImmutable(), lineInfo.ToImmutable()).Write();
 
@@ -106,6 +112,18 @@ public static class ElfObjectWriter
                 offset += mapSizes[i];
             }
         }
+        foreach (var data in dataSections)
+        {
+            var contents = data.Contents.ToArray();
+            var section = Add(elfSections, data.IsZeroFilled
+                ? new ElfSection(data.Name, ShtNoBits, ShfWrite | ShfAlloc, Array.Empty<byte>(), 8, 0) { NoBitsSize = (ulong)contents.Length }
+                : new ElfSection(data.Name, ShtProgBits, data.IsReadOnly ? ShfAlloc : ShfWrite | ShfAlloc, contents, 8, 0));
+            foreach (var variable in data.Variables.OrderBy(v => v.Offset))
+            {
+                symbolIndex[variable.Name] = symbols.Count;
+                symbols.Add(new ElfSymbolEntry(names.Add(variable.Name), SttObject, section, (ulong)variable.Offset, (ulong)variable.Size));
+            }
+        }
         var licenseBytes = Encoding.UTF8.GetBytes(obj.License + "\0");
         var license = Add(elfSections, new ElfSection(BpfElf.LicenseSection, ShtProgBits, ShfWrite | ShfAlloc, licenseBytes, 1, 0));
         symbols.Add(new ElfSymbolEntry(names.Add(BpfElf.LicenseSymbol), SttObject, license, 0, (ulong)licenseBytes.Length));
@@ -136,7 +154,8 @@ public static class ElfObjectWriter
         return section;
     }
 
-    private static void Validate(BpfObject obj, ImmutableArray<BpfProgram> programs, ImmutableArray<BpfMap> maps, BtfTypeTable types)
+    private static void Validate(BpfObject obj, ImmutableArray<BpfProgram> programs, ImmutableArray<BpfMap> maps,
+        ImmutableArray<BpfDataSection> dataSections, BtfTypeTable types)
     {
         if (obj.License is null || obj.License.IndexOf('\0') >= 0)
             throw new ArgumentException($"Object '{obj.Name}': the license must be a string without NUL characters.", nameof(obj));
@@ -153,6 +172,8 @@ public static class ElfObjectWriter
             CheckMapType(where, types, map.ValueType, map.ValueSize, "value");
         }
 
+        var variables = ValidateDataSections(obj, dataSections, types, names);
+
         foreach (var program in programs)
         {
             var where = $"Object '{obj.Name}', program '{program.Name}'";
@@ -166,7 +187,7 @@ public static class ElfObjectWriter
                 throw new ArgumentException($"{where}: the program has no instructions.", nameof(obj));
             var second = SecondSlots(program.Instructions);
             foreach (var relocation in program.Relocations.IsDefault ? ImmutableArray<BpfRelocation>.Empty : program.Relocations)
-                ValidateRelocation(where, program, second, relocation, maps);
+                ValidateRelocation(where, program, second, relocation, maps, variables);
             foreach (var line in program.Lines.IsDefault ? ImmutableArray<BpfLineInfo>.Empty : program.Lines)
             {
                 if (line.InstructionIndex < 0 || line.InstructionIndex >= program.Instructions.Length)
@@ -182,6 +203,50 @@ public static class ElfObjectWriter
 
         if (types.Types.Any(t => t is BtfDataSec { Name: BpfElf.MapsSection }))
             throw new ArgumentException($"Object '{obj.Name}': Types already contains a DATASEC '.maps'; the writer builds it from Maps.", nameof(obj));
+    }
+
+    /// <summary>
+    /// The rules libbpf and the kernel apply to global data: a section named <c>.data*</c>, <c>.rodata*</c> or
+    /// <c>.bss*</c> (libbpf's internal maps), not empty (its map's value size), <c>.bss</c> all zeros (it is NOBITS);
+    /// variables with identifier names (ELF symbols and BTF VARs), inside the section, not overlapping (the kernel's
+    /// DATASEC check), with a BTF type of their size when they name one. Returns the variables' names.
+    /// </summary>
+    private static HashSet<string> ValidateDataSections(BpfObject obj, ImmutableArray<BpfDataSection> dataSections, BtfTypeTable types, HashSet<string> names)
+    {
+        var variables = new HashSet<string>(StringComparer.Ordinal);
+        var sectionNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var data in dataSections)
+        {
+            var where = $"Object '{obj.Name}', data section '{data?.Name}'";
+            if (data is null || data.Name is null || !BpfElf.IsDataSection(data.Name) || data.Name.IndexOf('\0') >= 0)
+                throw new ArgumentException($"{where}: the name must start with .data, .rodata or .bss (libbpf makes only those into global-data maps).", nameof(obj));
+            if (!sectionNames.Add(data.Name))
+                throw new ArgumentException($"{where}: the section is given twice.", nameof(obj));
+            if (data.Contents.IsDefaultOrEmpty)
+                throw new ArgumentException($"{where}: the section is empty; the kernel refuses a map with a 0-byte value, so leave the section out.", nameof(obj));
+            if (data.IsZeroFilled && data.Contents.Any(b => b != 0))
+                throw new ArgumentException($"{where}: a .bss section is NOBITS, so its contents must be all zeros; put initialised variables in .data.", nameof(obj));
+            if (types.Types.Any(t => t is BtfDataSec d && d.Name == data.Name))
+                throw new ArgumentException($"{where}: Types already contains a DATASEC '{data.Name}'; the writer builds it from DataSections.", nameof(obj));
+            var end = 0;
+            foreach (var variable in (data.Variables.IsDefault ? ImmutableArray<BpfGlobalVariable>.Empty : data.Variables).OrderBy(v => v.Offset))
+            {
+                var at = $"{where}, variable '{variable.Name}'";
+                if (!BpfElf.IsIdentifier(variable.Name))
+                    throw new ArgumentException($"{at}: the name must be a C identifier (it becomes an ELF symbol and a BTF VAR).", nameof(obj));
+                if (!names.Add(variable.Name))
+                    throw new ArgumentException($"{at}: the name is used twice (programs, maps, variables and '_license' share one symbol table).", nameof(obj));
+                if (variable.Size <= 0 || variable.Offset < 0 || variable.Offset > data.Size - variable.Size)
+                    throw new ArgumentException($"{at}: [{variable.Offset}, +{variable.Size}) is not a non-empty range inside the {data.Size}-byte section.", nameof(obj));
+                if (variable.Offset < end)
+                    throw new ArgumentException($"{at}: at offset {variable.Offset} it overlaps the previous variable, which ends at {end} (the kernel refuses overlapping DATASEC entries).", nameof(obj));
+                end = variable.Offset + variable.Size;
+                if (variable.Type != 0)
+                    CheckMapType(at, types, variable.Type, (uint)variable.Size, "variable");
+                variables.Add(variable.Name);
+            }
+        }
+        return variables;
     }
 
     private static void CheckMapType(string where, BtfTypeTable types, uint type, uint size, string what)
@@ -204,7 +269,7 @@ public static class ElfObjectWriter
     }
 
     private static void ValidateRelocation(string where, BpfProgram program, bool[] second, BpfRelocation relocation,
-        ImmutableArray<BpfMap> maps)
+        ImmutableArray<BpfMap> maps, HashSet<string> variables)
     {
         var index = relocation.InstructionIndex;
         if (index < 0 || index >= program.Instructions.Length || second[index])
@@ -225,7 +290,11 @@ public static class ElfObjectWriter
                     throw new ArgumentException($"{where}: call relocation at instruction {index} names '{relocation.Symbol}', which is not a function name.");
                 break;
             case BpfRelocationKind.GlobalData:
-                throw new NotSupportedException($"{where}: global data relocation of '{relocation.Symbol}' at instruction {index}: .data/.rodata/.bss sections are not supported by the ELF writer yet.");
+                if (!instruction.IsLoadImm64 || index + 1 >= program.Instructions.Length)
+                    throw new ArgumentException($"{where}: global data relocation of '{relocation.Symbol}' at instruction {index} must point at an ld_imm64, not {instruction}.");
+                if (!variables.Contains(relocation.Symbol))
+                    throw new ArgumentException($"{where}: global data relocation at instruction {index} names '{relocation.Symbol}', which is not a variable of the object's data sections.");
+                break;
             default:
                 throw new ArgumentException($"{where}: unknown relocation kind {relocation.Kind} at instruction {index}.");
         }
@@ -314,7 +383,8 @@ public static class ElfObjectWriter
         {
             file.Align((int)Math.Max(1, sections[i].Alignment));
             offsets[i] = (ulong)file.Length;
-            file.Bytes(sections[i].Data);
+            if (sections[i].NoBitsSize is null)
+                file.Bytes(sections[i].Data);
         }
         file.Align(8);
         var sectionHeaders = (ulong)file.Length;
@@ -325,7 +395,7 @@ public static class ElfObjectWriter
             file.U64(section.Flags);
             file.U64(0); // sh_addr: relocatable objects are not placed
             file.U64(offsets[i]);
-            file.U64((ulong)section.Data.Length);
+            file.U64(section.NoBitsSize ?? (ulong)section.Data.Length);
             file.U32((uint)(section.LinkSection?.Index ?? 0));
             file.U32(section.InfoSection is { } info ? (uint)info.Index : section.Info);
             file.U64(section.Alignment);
@@ -387,6 +457,8 @@ public static class ElfObjectWriter
         public byte[] Data { get; set; } = data;
         public ulong Alignment { get; } = alignment;
         public ulong EntrySize { get; } = entrySize;
+        /// <summary>Set for SHT_NOBITS: the section's size, which takes no room in the file.</summary>
+        public ulong? NoBitsSize { get; init; }
         public int Index { get; set; }
         public uint NameOffset { get; set; }
         public ElfSection? LinkSection { get; set; }

@@ -6,7 +6,8 @@ namespace XdpCompiler.Core.Elf;
 
 /// <summary>
 /// Appends to the object's own types what libbpf and the kernel need beside them: the BTF-defined map definitions
-/// (libbpf's <c>__uint</c>/<c>__type</c> encoding), the <c>.maps</c> DATASEC, and one FUNC per program.
+/// (libbpf's <c>__uint</c>/<c>__type</c> encoding), the <c>.maps</c> DATASEC, one FUNC per program, and the VARs and
+/// DATASECs of global data.
 /// Types the object already has are reused where an equal one exists, so ids of <see cref="BpfObject.Types"/> never change.
 /// </summary>
 internal sealed class ObjectBtfBuilder
@@ -60,6 +61,26 @@ internal sealed class ObjectBtfBuilder
         if (maps.Length > 0)
             Append(new BtfDataSec(BpfElf.MapsSection, offset, vars.MoveToImmutable()));
         return sizes.MoveToImmutable();
+    }
+
+    /// <summary>
+    /// One global-allocated VAR per variable (its own type, or an unsigned integer or byte array of its size when it
+    /// has none) and one DATASEC per section with the section's size and the variables sorted by offset, as libbpf
+    /// leaves them after its fix-up and the kernel checks them.
+    /// </summary>
+    public void AddDataSections(ImmutableArray<BpfDataSection> sections)
+    {
+        foreach (var section in sections)
+        {
+            var vars = ImmutableArray.CreateBuilder<BtfVarSecInfo>();
+            foreach (var variable in section.Variables.IsDefault ? ImmutableArray<BpfGlobalVariable>.Empty : section.Variables.OrderBy(v => v.Offset).ToImmutableArray())
+            {
+                var type = variable.Type != 0 ? variable.Type : SizedType((uint)variable.Size);
+                var id = Append(new BtfVar(variable.Name, type, BtfVarLinkage.GlobalAllocated));
+                vars.Add(new BtfVarSecInfo(id, (uint)variable.Offset, (uint)variable.Size));
+            }
+            Append(new BtfDataSec(section.Name, (uint)section.Size, vars.ToImmutable()));
+        }
     }
 
     private void AddKeyOrValue(List<(string, uint)> members, BpfMap map, uint type, uint size, string typeMember, string sizeMember)

@@ -65,8 +65,9 @@ internal static class GlobalCatalog
         {
             if (reference.GetSyntax(cancellationToken) is not VariableDeclaratorSyntax { Initializer: { } initializer })
                 continue;
-            var operation = compilation.GetSemanticModel(initializer.SyntaxTree).GetOperation(initializer.Value, cancellationToken);
-            if (operation?.ConstantValue is { HasValue: true } constant && TypeLayout.TryGetScalar(field.Type, out _))
+            var model = compilation.GetSemanticModel(initializer.SyntaxTree);
+            var operation = model.GetOperation(initializer.Value, cancellationToken);
+            if (model.GetConstantValue(initializer.Value, cancellationToken) is { HasValue: true } constant && TypeLayout.TryGetScalar(field.Type, out _))
             {
                 var value = constant.Value switch
                 {

@@ -318,8 +318,9 @@ internal sealed partial class MethodLowering
         {
             if (reference.GetSyntax() is VariableDeclaratorSyntax { Initializer: { } initializer })
             {
-                var model = _compilation.GetSemanticModel(initializer.SyntaxTree);
-                if (model.GetOperation(initializer.Value) is { ConstantValue: { HasValue: true } constant })
+                // GetConstantValue sees through parentheses and unchecked(...), which have no operation of their own.
+                var constant = _compilation.GetSemanticModel(initializer.SyntaxTree).GetConstantValue(initializer.Value);
+                if (constant.HasValue)
                     return constant.Value ?? 0;
             }
         }

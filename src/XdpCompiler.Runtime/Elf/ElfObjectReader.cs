@@ -11,9 +11,11 @@ namespace XdpCompiler.Runtime.Elf;
 
 /// <summary>
 /// Reads a BPF ELF relocatable object — ours or clang's — into the <see cref="BpfObject"/> model, with LibObjectFile
-/// doing the ELF parsing. It accepts what the model can express (entry programs, BTF-defined maps, license, BTF, line
-/// info) and refuses the rest with <see cref="BpfObjectFormatException"/>: subprograms in <c>.text</c>, global data,
-/// legacy <c>maps</c>, externs, CO-RE relocations, map-in-map initialisers. It never returns a partial model.
+/// doing the ELF parsing. It accepts what the model can express (entry programs, BTF-defined maps, global data in
+/// <c>.data*</c>/<c>.rodata*</c>/<c>.bss*</c>, license, BTF, line info) and refuses the rest with
+/// <see cref="BpfObjectFormatException"/>: subprograms in <c>.text</c>, legacy <c>maps</c>, externs (kfuncs, ksyms,
+/// <c>.kconfig</c>), references to data outside every variable, CO-RE relocations, map-in-map
+/// initialisers. It never returns a partial model.
 /// </summary>
 public static class ElfObjectReader
 {
@@ -74,10 +76,14 @@ public static class ElfObjectReader
 
             FixDataSections();
             var maps = sections.Maps is { } mapsSection ? ReadMaps(mapsSection, sections.Btf is not null) : ImmutableArray<BpfMap>.Empty;
+            var dataSections = ReadDataSections(sections);
             var programs = ReadPrograms(sections);
             programs = ApplyLineInfo(programs, sections);
             var license = sections.License is { } licenseSection ? ReadLicense(licenseSection) : "";
-            return new BpfObject(name, license, programs.Select(p => p.ToProgram()).ToImmutableArray(), maps, _types);
+            return new BpfObject(name, license, programs.Select(p => p.ToProgram()).ToImmutableArray(), maps, _types)
+            {
+                DataSections = dataSections,
+            };
         }
 
         private void LoadElf()
@@ -150,11 +156,13 @@ public static class ElfObjectReader
         }
 
         private sealed record Sections(
-            List<ElfSection> Programs, ElfSection? Maps, ElfSection? License, ElfSection? Btf, ElfSection? BtfExt, ElfSection? Text);
+            List<ElfSection> Programs, ElfSection? Maps, ElfSection? License, ElfSection? Btf, ElfSection? BtfExt, ElfSection? Text,
+            List<ElfSection> Data);
 
         private Sections ClassifySections()
         {
             var programs = new List<ElfSection>();
+            var data = new List<ElfSection>();
             ElfSection? maps = null, license = null, btf = null, btfExt = null, text = null;
             foreach (var section in _elf.Sections)
             {
@@ -196,18 +204,99 @@ public static class ElfObjectReader
                         break;
                     case BpfElf.LegacyMapsSection:
                         throw NotSupported("the legacy 'maps' section (struct bpf_map_def) is not supported (libbpf 1.0 refuses it too); declare BTF-defined maps in SEC(\".maps\").", sectionName);
+                    case ".kconfig" or ".ksyms":
+                        if (section.Size > 0)
+                            throw NotSupported("extern variables (.kconfig, .ksyms) are not supported yet.", sectionName);
+                        break;
                     default:
-                        if (IsGlobalDataSection(sectionName) && section.Size > 0)
-                            throw NotSupported($"global data sections (.data, .rodata, .bss; here {section.Size} bytes) are not supported yet.", sectionName);
+                        if (BpfElf.IsDataSection(sectionName) && section.Type is ElfSectionType.ProgBits or ElfSectionType.NoBits
+                            && (section.Flags & ElfSectionFlags.Alloc) != 0)
+                            data.Add(section);
                         break; // debug info, relocation tables, string tables, unknown annotations: nothing the model holds
                 }
             }
-            return new Sections(programs, maps, license, btf, btfExt, text);
+            return new Sections(programs, maps, license, btf, btfExt, text, data);
         }
 
-        private static bool IsGlobalDataSection(string sectionName) =>
-            sectionName.StartsWith(".data", StringComparison.Ordinal) || sectionName.StartsWith(".rodata", StringComparison.Ordinal) ||
-            sectionName.StartsWith(".bss", StringComparison.Ordinal) || sectionName == ".kconfig" || sectionName == ".ksyms";
+        // ---- global data ----
+
+        private readonly Dictionary<ElfSection, BpfDataSection> _dataSections = new();
+
+        /// <summary>
+        /// Each non-empty data section with its bytes (zeros for NOBITS) and its variables: from the BTF DATASEC of the
+        /// same name when there is one (after <see cref="FixDataSections"/> it has the ELF's offsets, and it names
+        /// static variables too), else from the section's object symbols. A section with neither (clang's string
+        /// literals in <c>.rodata.str1.1</c>) is one variable named after the section, covering all of it, so the
+        /// relocations into it can name something. Empty sections get no map in libbpf either.
+        /// </summary>
+        private ImmutableArray<BpfDataSection> ReadDataSections(Sections sections)
+        {
+            var result = ImmutableArray.CreateBuilder<BpfDataSection>();
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var section in sections.Data)
+            {
+                var sectionName = SectionName(section);
+                var contents = Content(section);
+                if (contents.Length == 0)
+                    continue;
+                var variables = new List<BpfGlobalVariable>();
+                if (_types.Types.OfType<BtfDataSec>().FirstOrDefault(d => d.Name == sectionName) is { } dataSec)
+                {
+                    foreach (var info in dataSec.Vars)
+                    {
+                        if (_types[info.Type] is not BtfVar variable)
+                            throw Error($"BTF DATASEC '{sectionName}' has an entry of type {info.Type}, not a VAR.", BpfElf.BtfSection);
+                        variables.Add(new BpfGlobalVariable(variable.Name, (int)info.Offset, (int)info.Size, variable.Type));
+                    }
+                }
+                else
+                {
+                    foreach (var (symbol, _) in SymbolsIn(section).Where(s => s.Symbol.Type == ElfSymbolType.Object && s.Symbol.Size > 0).OrderBy(s => s.Symbol.Value))
+                        variables.Add(new BpfGlobalVariable(symbol.Name.Value ?? "", (int)symbol.Value, (int)symbol.Size));
+                }
+                if (variables.Count == 0)
+                    variables.Add(new BpfGlobalVariable(sectionName, 0, contents.Length));
+                foreach (var variable in variables)
+                {
+                    if (variable.Offset < 0 || variable.Size <= 0 || variable.Offset > contents.Length - variable.Size)
+                        throw Error($"variable [{variable.Offset}, +{variable.Size}) is not inside the {contents.Length}-byte section.", sectionName, variable.Name);
+                    if (names.TryGetValue(variable.Name, out var other))
+                        throw NotSupported($"the variable name is also used in {other}; variables with the same name in two data sections are not supported yet.", sectionName, variable.Name);
+                    names.Add(variable.Name, sectionName);
+                }
+                var data = new BpfDataSection(sectionName, contents.ToImmutableArray(), variables.OrderBy(v => v.Offset).ToImmutableArray());
+                _dataSections.Add(section, data);
+                result.Add(data);
+            }
+            return result.ToImmutable();
+        }
+
+        /// <summary>
+        /// A reference to global data, as libbpf reads it: the address is the symbol's value plus the ld_imm64's imm.
+        /// clang relocates a global variable against its own symbol (imm = an offset inside it, usually 0) and a static
+        /// one against the section symbol (imm = the variable's offset). The model names the variable, so the imm left
+        /// in the instruction is the offset inside the variable.
+        /// </summary>
+        private void AddDataRelocation(ProgramBuilder program, int index, ElfSymbol symbol, ElfSection symbolSection, string where)
+        {
+            var sectionName = SectionName(program.Section);
+            var dataSectionName = SectionName(symbolSection);
+            var symbolName = symbol.Type == ElfSymbolType.Section ? dataSectionName : symbol.Name.Value ?? "";
+            if (!_dataSections.TryGetValue(symbolSection, out var data))
+                throw Error($"{where} refers to '{symbolName}' in the empty section {dataSectionName}.", sectionName, symbolName);
+            var instruction = program.Instructions[index];
+            var address = (long)symbol.Value + instruction.Imm;
+            var variable = symbol.Type != ElfSymbolType.Section
+                ? data.Variables.FirstOrDefault(v => v.Name == symbolName && v.Offset == (long)symbol.Value)
+                : null;
+            variable ??= data.Variables.FirstOrDefault(v => address >= v.Offset && address < v.Offset + v.Size);
+            if (variable is null)
+                throw NotSupported(
+                    $"{where} refers to offset {address} of {dataSectionName}, which no variable covers; references outside variables are not supported yet.",
+                    sectionName, symbolName);
+            program.Instructions[index] = instruction with { Imm = (int)(address - variable.Offset) };
+            program.Relocations.Add(new BpfRelocation(index, variable.Name, BpfRelocationKind.GlobalData));
+        }
 
         // ---- programs and relocations ----
 
@@ -312,8 +401,13 @@ public static class ElfObjectReader
                 program.Relocations.Add(new BpfRelocation(index, symbolName, BpfRelocationKind.Map));
                 return;
             }
-            if (IsGlobalDataSection(symbolSectionName))
-                throw NotSupported($"{where} refers to '{symbolName}' in {symbolSectionName}; global data is not supported yet.", sectionName, symbolName);
+            if (sections.Data.Contains(symbolSection))
+            {
+                if (type != BpfElf.RelocationLoadImm64 || !instruction.IsLoadImm64 || index + 1 >= program.Instructions.Length)
+                    throw Error($"{where} refers to global data '{symbolName}' but is not an R_BPF_64_64 on an ld_imm64 (it is type {type} on {instruction}).", sectionName, symbolName);
+                AddDataRelocation(program, index, symbol, symbolSection, where);
+                return;
+            }
             if (symbolSection == sections.Text || sections.Programs.Contains(symbolSection))
             {
                 var what = instruction.IsCall ? "BPF-to-BPF call" : "function reference (callback)";

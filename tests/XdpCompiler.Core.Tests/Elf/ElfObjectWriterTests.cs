@@ -259,13 +259,13 @@ public class ElfObjectWriterTests
     }
 
     [Fact]
-    public void Global_data_relocations_are_not_supported_yet()
+    public void Global_data_relocations_must_name_a_variable_of_the_object()
     {
         var obj = SampleObjects.Counter();
         obj = obj with { Programs = [obj.Programs[0] with { Relocations = [new BpfRelocation(3, "total", BpfRelocationKind.GlobalData)] }] };
 
-        var e = Assert.Throws<NotSupportedException>(() => ElfObjectWriter.Write(obj));
-        Assert.Contains("'total'", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => ElfObjectWriter.Write(obj));
+        Assert.Contains("'total', which is not a variable", e.Message);
     }
 
     [ToolFact("llvm-readelf-19", "llvm-objdump-19")]

@@ -128,7 +128,6 @@ public class ElfObjectReaderTests
 
     [ToolTheory(Clang.Tool)]
     [InlineData("unsupported_subprogram", ".text", "pick", "BPF-to-BPF subprograms in .text")]
-    [InlineData("unsupported_global_data", ".bss", null, "global data")]
     [InlineData("unsupported_core", ".BTF.ext", null, "CO-RE relocations")]
     [InlineData("unsupported_legacy_maps", "maps", null, "legacy 'maps' section")]
     [InlineData("unsupported_kfunc", "xdp", "bpf_xdp_metadata_rx_timestamp", "externs are not supported yet")]
