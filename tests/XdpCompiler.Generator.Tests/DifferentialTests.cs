@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using Microsoft.CodeAnalysis;
 using XdpCompiler.Runtime;
 using XdpCompiler.Runtime.Elf;
@@ -52,6 +53,7 @@ public sealed class DifferentialTests
             }
         }
 
+        CompareGlobals(obj, loaded, type);
         foreach (var map in obj.Maps)
         {
             var field = type.GetField(map.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -73,6 +75,32 @@ public sealed class DifferentialTests
                 if (map.ValueSize == 4)
                     kernelValue &= 0xFFFF_FFFF;
                 Assert.True(managedValue == kernelValue, $"{map.Name}[{index}]: kernel {kernelValue}, .NET {managedValue}");
+            }
+        }
+    }
+
+    /// <summary>Every global variable: the kernel's data-section bytes against the .NET static field's.</summary>
+    private static void CompareGlobals(Core.Objects.BpfObject obj, LoadedBpfObject loaded, Type type)
+    {
+        foreach (var section in obj.DataSections)
+        {
+            var kernel = loaded.DataSection(section.Name).Read();
+            foreach (var variable in section.Variables)
+            {
+                var field = type.GetField(variable.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
+                var managed = new byte[variable.Size];
+                var handle = GCHandle.Alloc(field.GetValue(null)!, GCHandleType.Pinned);
+                try
+                {
+                    Marshal.Copy(handle.AddrOfPinnedObject(), managed, 0, variable.Size);
+                }
+                finally
+                {
+                    handle.Free();
+                }
+
+                Assert.True(kernel.AsSpan(variable.Offset, variable.Size).SequenceEqual(managed),
+                    $"{section.Name} {variable.Name}: kernel {Convert.ToHexString(kernel, variable.Offset, variable.Size)}, .NET {Convert.ToHexString(managed)}");
             }
         }
     }
