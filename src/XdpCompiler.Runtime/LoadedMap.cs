@@ -269,16 +269,16 @@ public sealed unsafe class LoadedMap : IDisposable
     }
 
     /// <summary>A view of an array map with <typeparamref name="T"/> values.</summary>
-    public ArrayMap<T> AsArray<T>() where T : unmanaged => new(this);
+    public ArrayMapView<T> AsArray<T>() where T : unmanaged => new(this);
 
     /// <summary>A view of a per-CPU array map with <typeparamref name="T"/> values.</summary>
     public PerCpuArrayMap<T> AsPerCpuArray<T>() where T : unmanaged => new(this);
 
     /// <summary>A view of a hash or LRU hash map.</summary>
-    public HashMap<TKey, TValue> AsHash<TKey, TValue>() where TKey : unmanaged where TValue : unmanaged => new(this);
+    public HashMapView<TKey, TValue> AsHash<TKey, TValue>() where TKey : unmanaged where TValue : unmanaged => new(this);
 
     /// <summary>A view of a per-CPU hash or LRU per-CPU hash map.</summary>
-    public PerCpuHashMap<TKey, TValue> AsPerCpuHash<TKey, TValue>() where TKey : unmanaged where TValue : unmanaged => new(this);
+    public PerCpuHashMapView<TKey, TValue> AsPerCpuHash<TKey, TValue>() where TKey : unmanaged where TValue : unmanaged => new(this);
 
     /// <summary>The kernel's id of the map (as bpftool map show lists it).</summary>
     public uint Id

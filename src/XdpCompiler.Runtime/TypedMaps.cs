@@ -10,12 +10,12 @@ namespace XdpCompiler.Runtime;
 // the program's (the view checks the sizes against the map when it is created).
 
 /// <summary>BPF_MAP_TYPE_ARRAY: every index 0..MaxEntries-1 always exists.</summary>
-public sealed class ArrayMap<T> : IEnumerable<T> where T : unmanaged
+public sealed class ArrayMapView<T> : IEnumerable<T> where T : unmanaged
 {
-    internal ArrayMap(LoadedMap map)
+    internal ArrayMapView(LoadedMap map)
     {
-        map.CheckType(nameof(ArrayMap<T>), BpfMapType.Array);
-        map.CheckSizes($"{nameof(ArrayMap<T>)}<{typeof(T).Name}>", sizeof(uint), Unsafe.SizeOf<T>());
+        map.CheckType(nameof(ArrayMapView<T>), BpfMapType.Array);
+        map.CheckSizes($"{nameof(ArrayMapView<T>)}<{typeof(T).Name}>", sizeof(uint), Unsafe.SizeOf<T>());
         Map = map;
     }
 
@@ -102,12 +102,12 @@ public sealed class PerCpuArrayMap<T> where T : unmanaged
 }
 
 /// <summary>BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_LRU_HASH.</summary>
-public sealed class HashMap<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValue>> where TKey : unmanaged where TValue : unmanaged
+public sealed class HashMapView<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValue>> where TKey : unmanaged where TValue : unmanaged
 {
-    internal HashMap(LoadedMap map)
+    internal HashMapView(LoadedMap map)
     {
-        map.CheckType(nameof(HashMap<TKey, TValue>), BpfMapType.Hash, BpfMapType.LruHash);
-        map.CheckSizes($"{nameof(HashMap<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
+        map.CheckType(nameof(HashMapView<TKey, TValue>), BpfMapType.Hash, BpfMapType.LruHash);
+        map.CheckSizes($"{nameof(HashMapView<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
         Map = map;
     }
 
@@ -156,12 +156,12 @@ public sealed class HashMap<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValu
 }
 
 /// <summary>BPF_MAP_TYPE_PERCPU_HASH and BPF_MAP_TYPE_LRU_PERCPU_HASH: one value per possible CPU for each key.</summary>
-public sealed class PerCpuHashMap<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
+public sealed class PerCpuHashMapView<TKey, TValue> where TKey : unmanaged where TValue : unmanaged
 {
-    internal PerCpuHashMap(LoadedMap map)
+    internal PerCpuHashMapView(LoadedMap map)
     {
-        map.CheckType(nameof(PerCpuHashMap<TKey, TValue>), BpfMapType.PerCpuHash, BpfMapType.LruPerCpuHash);
-        map.CheckSizes($"{nameof(PerCpuHashMap<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
+        map.CheckType(nameof(PerCpuHashMapView<TKey, TValue>), BpfMapType.PerCpuHash, BpfMapType.LruPerCpuHash);
+        map.CheckSizes($"{nameof(PerCpuHashMapView<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
         Map = map;
     }
 
@@ -201,7 +201,7 @@ public static class PerCpuMapExtensions
     public static T Sum<T>(this PerCpuArrayMap<T> map, uint index) where T : unmanaged, INumberBase<T> => SumOf(map.Lookup(index));
 
     /// <summary>The sum over all CPUs of the value of <paramref name="key"/>; zero when the key is absent.</summary>
-    public static TValue Sum<TKey, TValue>(this PerCpuHashMap<TKey, TValue> map, TKey key)
+    public static TValue Sum<TKey, TValue>(this PerCpuHashMapView<TKey, TValue> map, TKey key)
         where TKey : unmanaged where TValue : unmanaged, INumberBase<TValue> =>
         map.TryGetValue(key, out var perCpu) ? SumOf(perCpu) : TValue.Zero;
 

@@ -55,28 +55,71 @@ public sealed class DifferentialTests
 
         CompareGlobals(obj, loaded, type);
         foreach (var map in obj.Maps)
-        {
-            var field = type.GetField(map.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
-            var managedMap = field.GetValue(null)!;
-            var lookup = managedMap.GetType().GetMethod("Lookup")!;
-            var kernelMap = loaded.Map(map.Name);
-            for (uint index = 0; index < map.MaxEntries; index++)
-            {
-                var pointer = Pointer.Unbox(lookup.Invoke(managedMap, new object[] { index })!);
-                ulong kernelValue = 0;
-                var managedValue = map.ValueSize == 8 ? *(ulong*)pointer : *(uint*)pointer;
-                var raw = kernelMap.Lookup(BitConverter.GetBytes(index))!;
-                for (var cpu = 0; cpu < raw.Length / kernelMap.PerCpuValueStride; cpu++)
-                {
-                    var slice = raw.AsSpan(cpu * kernelMap.PerCpuValueStride);
-                    kernelValue += map.ValueSize == 8 ? BitConverter.ToUInt64(slice) : BitConverter.ToUInt32(slice);
-                }
+            CompareMap(map, loaded.Map(map.Name), type.GetField(map.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!);
+    }
 
-                if (map.ValueSize == 4)
-                    kernelValue &= 0xFFFF_FFFF;
-                Assert.True(managedValue == kernelValue, $"{map.Name}[{index}]: kernel {kernelValue}, .NET {managedValue}");
+    /// <summary>
+    /// A map's entries in the kernel against the .NET map's, as key bytes → value bytes. A per-CPU value is taken
+    /// from the one CPU the pinned test ran on (the others stay zero, so their bytes are OR-ed in harmlessly).
+    /// </summary>
+    private static unsafe void CompareMap(Core.Objects.BpfMap map, LoadedMap kernelMap, object managedMap)
+    {
+        var kernel = new Dictionary<string, string>();
+        foreach (var key in kernelMap.Keys())
+        {
+            var raw = kernelMap.Lookup(key)!;
+            var value = new byte[map.ValueSize];
+            for (var cpu = 0; cpu < raw.Length / (kernelMap.IsPerCpu ? kernelMap.PerCpuValueStride : raw.Length); cpu++)
+            {
+                for (var b = 0; b < value.Length; b++)
+                    value[b] |= raw[cpu * (kernelMap.IsPerCpu ? kernelMap.PerCpuValueStride : 0) + b];
+            }
+
+            kernel[Convert.ToHexString(key)] = Convert.ToHexString(value);
+        }
+
+        var managed = new Dictionary<string, string>();
+        if (managedMap.GetType().GetProperty("Entries") is { } entries)
+        {
+            foreach (var entry in (System.Collections.IEnumerable)entries.GetValue(managedMap)!)
+            {
+                var pair = entry.GetType();
+                managed[Convert.ToHexString(BytesOf(pair.GetProperty("Key")!.GetValue(entry)!, (int)map.KeySize))] =
+                    Convert.ToHexString(BytesOf(pair.GetProperty("Value")!.GetValue(entry)!, (int)map.ValueSize));
             }
         }
+        else
+        {
+            var lookup = managedMap.GetType().GetMethod("Lookup")!;
+            for (uint index = 0; index < map.MaxEntries; index++)
+            {
+                var pointer = (byte*)Pointer.Unbox(lookup.Invoke(managedMap, new object[] { index })!);
+                managed[Convert.ToHexString(BitConverter.GetBytes(index))] = Convert.ToHexString(new ReadOnlySpan<byte>(pointer, (int)map.ValueSize));
+            }
+        }
+
+        var differences = kernel.Keys.Union(managed.Keys)
+            .Where(k => !kernel.TryGetValue(k, out var kv) || !managed.TryGetValue(k, out var mv) || kv != mv)
+            .Select(k => $"key {k}: kernel {(kernel.TryGetValue(k, out var kv) ? kv : "absent")}, .NET {(managed.TryGetValue(k, out var mv) ? mv : "absent")}")
+            .Take(5)
+            .ToList();
+        Assert.True(differences.Count == 0, $"map {map.Name}:\n" + string.Join("\n", differences));
+    }
+
+    private static byte[] BytesOf(object boxed, int size)
+    {
+        var bytes = new byte[size];
+        var handle = GCHandle.Alloc(boxed, GCHandleType.Pinned);
+        try
+        {
+            Marshal.Copy(handle.AddrOfPinnedObject(), bytes, 0, size);
+        }
+        finally
+        {
+            handle.Free();
+        }
+
+        return bytes;
     }
 
     /// <summary>Every global variable: the kernel's data-section bytes against the .NET static field's.</summary>
@@ -88,16 +131,7 @@ public sealed class DifferentialTests
             foreach (var variable in section.Variables)
             {
                 var field = type.GetField(variable.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
-                var managed = new byte[variable.Size];
-                var handle = GCHandle.Alloc(field.GetValue(null)!, GCHandleType.Pinned);
-                try
-                {
-                    Marshal.Copy(handle.AddrOfPinnedObject(), managed, 0, variable.Size);
-                }
-                finally
-                {
-                    handle.Free();
-                }
+                var managed = BytesOf(field.GetValue(null)!, variable.Size);
 
                 Assert.True(kernel.AsSpan(variable.Offset, variable.Size).SequenceEqual(managed),
                     $"{section.Name} {variable.Name}: kernel {Convert.ToHexString(kernel, variable.Offset, variable.Size)}, .NET {Convert.ToHexString(managed)}");

@@ -25,6 +25,9 @@ internal static class MapCatalog
     private static readonly Dictionary<string, BpfMapType> MapTypes = new()
     {
         ["XdpCompiler.PerCpuArray<T>"] = BpfMapType.PerCpuArray,
+        ["XdpCompiler.ArrayMap<T>"] = BpfMapType.Array,
+        ["XdpCompiler.HashMap<TKey, TValue>"] = BpfMapType.Hash,
+        ["XdpCompiler.PerCpuHashMap<TKey, TValue>"] = BpfMapType.PerCpuHash,
     };
 
     public static bool IsMapType(ITypeSymbol type) =>
@@ -43,7 +46,7 @@ internal static class MapCatalog
             if (!IsMapType(field.Type))
             {
                 diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InvalidMap, location, field.Name,
-                    $"type '{field.Type.ToDisplayString()}' is not a map type (supported: PerCpuArray<T>)"));
+                    $"type '{field.Type.ToDisplayString()}' is not a map type (supported: {string.Join(", ", MapTypes.Keys.Select(k => k.Substring(12)))})"));
                 continue;
             }
 
@@ -55,7 +58,9 @@ internal static class MapCatalog
             }
 
             var named = (INamedTypeSymbol)field.Type;
-            var valueType = named.TypeArguments[0];
+            var mapType = MapTypes[named.OriginalDefinition.ToDisplayString()];
+            var isHash = mapType is BpfMapType.Hash or BpfMapType.PerCpuHash;
+            var valueType = named.TypeArguments[isHash ? 1 : 0];
             var value = layout.Describe(valueType);
             var valueSize = layout.SizeOf(valueType);
             if (value is null || valueSize is null)
@@ -73,8 +78,22 @@ internal static class MapCatalog
                 continue;
             }
 
-            var key = new IntTypeDescription("uint", 4, Signed: false);
-            maps.Add(new MapSpec(field.Name, MapTypes[named.OriginalDefinition.ToDisplayString()], 4, valueSize.Value, entries, key, value));
+            TypeDescription? key = new IntTypeDescription("uint", 4, Signed: false);
+            var keySize = 4;
+            if (isHash)
+            {
+                key = layout.Describe(named.TypeArguments[0]);
+                if (key is null || layout.SizeOf(named.TypeArguments[0]) is not { } size)
+                {
+                    diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InvalidMap, location, field.Name,
+                        $"key type '{named.TypeArguments[0].ToDisplayString()}' has no fixed unmanaged layout"));
+                    continue;
+                }
+
+                keySize = size;
+            }
+
+            maps.Add(new MapSpec(field.Name, mapType, keySize, valueSize.Value, entries, key, value));
         }
 
         return maps;

@@ -13,6 +13,8 @@ internal sealed partial class MethodLowering
     private static class Helper
     {
         public const int MapLookupElem = 1;
+        public const int MapUpdateElem = 2;
+        public const int MapDeleteElem = 3;
     }
 
     private Operand EmitInvocation(IInvocationOperation invocation, bool resultUsed)
@@ -192,22 +194,66 @@ internal sealed partial class MethodLowering
                 "a program can use only the valid [Map] fields of its own class");
         }
 
-        if (invocation.TargetMethod.Name != "Lookup" || invocation.Arguments.Length != 1)
+        var helper = invocation.TargetMethod.Name switch
+        {
+            "Lookup" => Helper.MapLookupElem,
+            "Update" => Helper.MapUpdateElem,
+            "Delete" => Helper.MapDeleteElem,
+            _ => 0,
+        };
+        if (helper == 0)
             return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "it has no eBPF lowering");
 
         _usedMaps.Add(map.Name);
-        // The helper takes a pointer to the key, so the key goes to the stack first.
-        var keySlot = _function.AllocateStack(map.KeySize, Math.Min(map.KeySize, 8));
-        var keyType = ScalarOf(invocation.Arguments[0].Value);
-        Store(new Address(Reg.R10, keySlot), keyType, Eval(invocation.Arguments[0].Value), invocation.Syntax);
+        // The helpers take pointers to the key and the value, so both go to the stack first.
+        var key = invocation.Arguments[0].Value;
+        var keySlot = StackSlotFor(map.KeySize);
+        StoreValue(key, keySlot, map.KeySize, invocation.Syntax);
+        Address? valueSlot = null;
+        Operand flags = Operand.Imm(0);
+        if (helper == Helper.MapUpdateElem)
+        {
+            valueSlot = StackSlotFor(map.ValueSize);
+            StoreValue(invocation.Arguments[1].Value, valueSlot.Value, map.ValueSize, invocation.Syntax);
+            if (invocation.Arguments.Length > 2)
+                flags = Eval(invocation.Arguments[2].Value);
+            if (!flags.IsImmediate)
+                flags = Operand.Reg(CopyOf(flags.Register));
+        }
+
         _source = Locations.Of(invocation.Syntax);
         Emit(new LoadMapInstr(Reg.R1, map.Name));
         Emit(new MovInstr(Reg.R2, Reg.R10, Width.W64));
-        Emit(new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R2, Reg.R2, Operand.Imm(keySlot)));
-        Emit(new CallInstr(Helper.MapLookupElem, 2));
+        Emit(new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R2, Reg.R2, Operand.Imm(keySlot.Offset)));
+        var arguments = 2;
+        if (valueSlot is { } value)
+        {
+            Emit(new MovInstr(Reg.R3, Reg.R10, Width.W64));
+            Emit(new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R3, Reg.R3, Operand.Imm(value.Offset)));
+            Assign(Reg.R4, flags);
+            arguments = 4;
+        }
+
+        Emit(new CallInstr(helper, arguments));
         var result = _function.NewRegister();
-        Emit(new MovInstr(result, Reg.R0, Width.W64));
+        // Lookup returns the value's address (or null); update and delete return 0 or -errno as an int.
+        Emit(helper == Helper.MapLookupElem ? new MovInstr(result, Reg.R0, Width.W64) : new ExtendInstr(result, Reg.R0, 32, Signed: false, Width.W32));
         return Operand.Reg(result);
+    }
+
+    /// <summary>A slot for a helper's key or value: a scalar's own size and alignment, whole 8-byte words for a struct.</summary>
+    private Address StackSlotFor(int size) => new(Reg.R10, size is 1 or 2 or 4 or 8
+        ? _function.AllocateStack(size, size)
+        : _function.AllocateStack((size + 7) & ~7, 8));
+
+    /// <summary>Writes a scalar or struct argument into a stack slot of <paramref name="size"/> bytes.</summary>
+    private void StoreValue(IOperation value, Address slot, int size, SyntaxNode syntax)
+    {
+        var type = Resolve(value.Type!);
+        if (TypeLayout.TryGetScalar(type, out var scalar))
+            Store(slot, scalar with { Size = Math.Min(scalar.Size, size) }, Eval(value), syntax);
+        else
+            StoreStruct(value, slot, type, syntax);
     }
 
     /// <summary>
