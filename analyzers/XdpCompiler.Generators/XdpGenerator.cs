@@ -27,10 +27,15 @@ public sealed partial class XdpGenerator : IIncrementalGenerator
             .Select(static (id, _) => id!)
             .WithTrackingName(TrackingNames.FindPrograms);
 
+        var options = context.AnalyzerConfigOptionsProvider
+            .Select(static (provider, _) => CompilerOptions.Parse(
+                provider.GlobalOptions.TryGetValue("build_property.XdpCpu", out var cpu) ? cpu : null));
+
         var programs = programIds
             .Combine(context.CompilationProvider)
-            .Select(static (pair, ct) => DocumentationCommentId.GetFirstSymbolForDeclarationId(pair.Left, pair.Right) is IMethodSymbol method
-                ? ObjectCompiler.CompileProgram(method, pair.Right, ct)
+            .Combine(options)
+            .Select(static (input, ct) => DocumentationCommentId.GetFirstSymbolForDeclarationId(input.Left.Left, input.Left.Right) is IMethodSymbol method
+                ? ObjectCompiler.CompileProgram(method, input.Left.Right, ct, input.Right)
                 : null)
             .Where(static p => p is not null)
             .Select(static (p, _) => p!)

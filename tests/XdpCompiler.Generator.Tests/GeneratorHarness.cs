@@ -16,11 +16,15 @@ internal static class GeneratorHarness
         References,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorRun Run(params (string Path, string Source)[] files)
+    public static GeneratorRun Run(params (string Path, string Source)[] files) => RunWith(cpu: null, files);
+
+    /// <summary>Runs the generator as a build with the MSBuild property XdpCpu set to <paramref name="cpu"/> would.</summary>
+    public static GeneratorRun RunWith(string? cpu, params (string Path, string Source)[] files)
     {
         var compilation = CreateCompilation(files);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new XdpGenerator().AsSourceGenerator() },
+            optionsProvider: new BuildProperties(cpu is null ? new() : new() { ["build_property.XdpCpu"] = cpu }),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         return new GeneratorRun(driver, compilation, output, generatorDiagnostics);
@@ -63,5 +67,29 @@ internal sealed record GeneratorRun(GeneratorDriver Driver, CSharpCompilation In
 
             return result;
         }
+    }
+}
+
+/// <summary>MSBuild properties as the compiler hands them to generators (<c>build_property.Name</c>).</summary>
+internal sealed class BuildProperties : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+{
+    private readonly Options _options;
+
+    public BuildProperties(Dictionary<string, string> values) => _options = new Options(values);
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions => _options;
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => _options;
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => _options;
+
+    private sealed class Options : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+    {
+        private readonly Dictionary<string, string> _values;
+
+        public Options(Dictionary<string, string> values) => _values = values;
+
+        public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) =>
+            _values.TryGetValue(key, out value);
     }
 }

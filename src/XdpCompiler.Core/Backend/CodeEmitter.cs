@@ -3,6 +3,7 @@ using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.IR;
 using XdpCompiler.Core.Objects;
+using XdpCompiler.Core.Pipeline;
 
 namespace XdpCompiler.Core.Backend;
 
@@ -17,12 +18,18 @@ internal sealed class CodeEmitter
     private readonly Dictionary<int, int> _colours;
     private SourceSpan? _source;
 
-    private CodeEmitter(Dictionary<int, int> colours) => _colours = colours;
+    private readonly CompilerOptions _options;
+
+    private CodeEmitter(Dictionary<int, int> colours, CompilerOptions options)
+    {
+        _colours = colours;
+        _options = options;
+    }
 
     public static (ImmutableArray<Instruction> Code, ImmutableArray<BpfRelocation> Relocations, ImmutableArray<(int Index, SourceSpan Span)> Sources)
-        Emit(IrFunction function, Dictionary<int, int> colours)
+        Emit(IrFunction function, Dictionary<int, int> colours, CompilerOptions options)
     {
-        var emitter = new CodeEmitter(colours);
+        var emitter = new CodeEmitter(colours, options);
         var blocks = function.Blocks;
         for (var i = 0; i < blocks.Count; i++)
         {
@@ -83,16 +90,20 @@ internal sealed class CodeEmitter
                 if (dst != P(b.Left))
                     Move(dst, P(b.Left), b.Width);
                 var op = AluOf(b.Op);
+                Instruction alu;
                 if (b.Right.IsImmediate)
                 {
                     var imm = unchecked((int)b.Right.Immediate);
-                    Add(b.Width == Width.W64 ? Instruction.Alu64(op, dst, imm) : Instruction.Alu32(op, dst, imm));
+                    alu = b.Width == Width.W64 ? Instruction.Alu64(op, dst, imm) : Instruction.Alu32(op, dst, imm);
                 }
                 else
                 {
                     var src = P(b.Right.Register);
-                    Add(b.Width == Width.W64 ? Instruction.Alu64Reg(op, dst, src) : Instruction.Alu32Reg(op, dst, src));
+                    alu = b.Width == Width.W64 ? Instruction.Alu64Reg(op, dst, src) : Instruction.Alu32Reg(op, dst, src);
                 }
+
+                // v4's sdiv and smod are div and mod with offset 1.
+                Add(b.Op is BinaryOp.DivSigned or BinaryOp.ModSigned ? alu with { Offset = 1 } : alu);
 
                 break;
             }
@@ -173,6 +184,14 @@ internal sealed class CodeEmitter
     {
         var dst = P(e.Dst);
         var src = P(e.Src);
+        // v4's movsx sign-extends 8, 16 (and, 64-bit, 32) bits in one instruction: "r1 = (s8)r2".
+        if (_options.Cpu >= CpuVersion.V4 && e.Signed && (e.FromBits is 8 or 16 || e.FromBits == 32 && e.To == Width.W64))
+        {
+            var mov = e.To == Width.W64 ? Instruction.Mov64Reg(dst, src) : Instruction.Mov32Reg(dst, src);
+            Add(mov with { Offset = (short)e.FromBits });
+            return;
+        }
+
         if (e.To == Width.W64)
         {
             if (!e.Signed && e.FromBits == 32)
@@ -273,6 +292,8 @@ internal sealed class CodeEmitter
         BinaryOp.Shl => AluOp.Lsh,
         BinaryOp.ShrUnsigned => AluOp.Rsh,
         BinaryOp.ShrSigned => AluOp.Arsh,
+        BinaryOp.DivSigned => AluOp.Div,
+        BinaryOp.ModSigned => AluOp.Mod,
         _ => throw new InvalidOperationException($"No eBPF instruction for {op}."),
     };
 

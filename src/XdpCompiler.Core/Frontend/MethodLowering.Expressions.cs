@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis.Operations;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.IR;
+using XdpCompiler.Core.Pipeline;
 
 namespace XdpCompiler.Core.Frontend;
 
@@ -155,6 +156,14 @@ internal sealed partial class MethodLowering
             var value = width == Width.W32 ? (int)left.Immediate : left.Immediate;
             var folded = remainder ? value % divisor : value / divisor;
             return Operand.Imm(width == Width.W32 ? folded & 0xFFFF_FFFFL : folded);
+        }
+
+        if (_options.Cpu >= CpuVersion.V4)
+        {
+            var dst = _function.NewRegister();
+            Emit(new BinaryInstr(remainder ? BinaryOp.ModSigned : BinaryOp.DivSigned, width, dst, left.Register,
+                FitImmediate(Operand.Imm(divisorBits), width)));
+            return Operand.Reg(dst);
         }
 
         var bits = width == Width.W32 ? 32 : 64;

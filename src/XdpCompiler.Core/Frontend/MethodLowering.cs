@@ -5,6 +5,7 @@ using Microsoft.CodeAnalysis.Operations;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.IR;
+using XdpCompiler.Core.Pipeline;
 
 namespace XdpCompiler.Core.Frontend;
 
@@ -17,6 +18,7 @@ internal sealed partial class MethodLowering
     private readonly IMethodSymbol _method;
     private readonly Compilation _compilation;
     private readonly string _section;
+    private readonly CompilerOptions _options;
     private readonly IReadOnlyDictionary<string, GlobalSpec> _globals;
     private readonly TypeLayout _layout;
     private readonly IReadOnlyDictionary<string, MapSpec> _maps;
@@ -31,10 +33,11 @@ internal sealed partial class MethodLowering
     private int _context;
     private SourceSpan? _source;
 
-    public MethodLowering(IMethodSymbol method, string name, string section, Compilation compilation, TypeLayout layout,
+    public MethodLowering(IMethodSymbol method, string name, string section, CompilerOptions options, Compilation compilation, TypeLayout layout,
         IReadOnlyDictionary<string, MapSpec> maps, IReadOnlyDictionary<string, GlobalSpec> globals, List<XdpDiagnostic> diagnostics)
     {
         _globals = globals;
+        _options = options;
         _section = section;
         _method = method;
         _compilation = compilation;

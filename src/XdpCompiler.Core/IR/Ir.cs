@@ -28,6 +28,12 @@ public enum BinaryOp : byte
     Shl,
     ShrUnsigned,
     ShrSigned,
+
+    /// <summary>Truncating signed division (cpu v4 <c>sdiv</c>); the frontend emits it only for v4.</summary>
+    DivSigned,
+
+    /// <summary>Signed remainder with the dividend's sign (cpu v4 <c>smod</c>).</summary>
+    ModSigned,
 }
 
 public enum Condition : byte

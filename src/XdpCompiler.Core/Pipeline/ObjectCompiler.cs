@@ -46,8 +46,10 @@ public static class ObjectCompiler
     private const string ActionType = "XdpCompiler.XdpAction";
 
     /// <summary>Compiles one [XdpProgram] method. Never throws for bad input: problems come back as diagnostics.</summary>
-    public static CompiledProgram CompileProgram(IMethodSymbol method, Compilation compilation, CancellationToken cancellationToken)
+    public static CompiledProgram CompileProgram(IMethodSymbol method, Compilation compilation, CancellationToken cancellationToken,
+        CompilerOptions? options = null)
     {
+        options ??= CompilerOptions.Default;
         var owner = method.ContainingType;
         var classInfo = DescribeClass(owner);
         var attribute = method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ProgramAttribute);
@@ -91,7 +93,7 @@ public static class ObjectCompiler
                 return Result(maps: maps);
             }
 
-            var lowering = new MethodLowering(method, name, section, compilation, layout, maps.ToDictionary(m => m.Name), globals.ToDictionary(g => g.Name), diagnostics);
+            var lowering = new MethodLowering(method, name, section, options, compilation, layout, maps.ToDictionary(m => m.Name), globals.ToDictionary(g => g.Name), diagnostics);
             var function = lowering.Lower(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
@@ -121,7 +123,7 @@ public static class ObjectCompiler
                 return Result(maps: maps);
             }
 
-            var (code, relocations, sources) = CodeEmitter.Emit(function, colours);
+            var (code, relocations, sources) = CodeEmitter.Emit(function, colours, options);
             var lines = LineTable(sources, syntax, compilation);
             return Result(code, relocations, lines, maps, globals);
         }
@@ -177,7 +179,8 @@ public static class ObjectCompiler
     }
 
     /// <summary>Compiles every [XdpProgram] method of a compilation, grouped into one object per class (CLI and tests).</summary>
-    public static ImmutableArray<CompiledObject> CompileAll(Compilation compilation, CancellationToken cancellationToken = default)
+    public static ImmutableArray<CompiledObject> CompileAll(Compilation compilation, CancellationToken cancellationToken = default,
+        CompilerOptions? options = null)
     {
         var programs = new List<CompiledProgram>();
         foreach (var tree in compilation.SyntaxTrees)
@@ -188,7 +191,7 @@ public static class ObjectCompiler
                 if (model.GetDeclaredSymbol(declaration, cancellationToken) is IMethodSymbol method &&
                     method.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ProgramAttribute))
                 {
-                    programs.Add(CompileProgram(method, compilation, cancellationToken));
+                    programs.Add(CompileProgram(method, compilation, cancellationToken, options));
                 }
             }
         }
