@@ -21,18 +21,18 @@ internal static class OurCompiler
     /// measure tiered-up code (the runtime re-jits hot methods after a delay, in the background) rather than whichever
     /// program happened to come first. Failures are left for <see cref="Compile"/> to report.
     /// </summary>
-    public static void WarmUp(IEnumerable<(string Name, string Path)> programs)
+    public static void WarmUp(IEnumerable<(string Name, string Path)> programs, CompilerOptions options)
     {
         var compilations = programs.Select(p => Create(p.Name, p.Path)).ToList();
         var watch = Stopwatch.StartNew();
         for (var round = 0; round < 3 || watch.Elapsed < TimeSpan.FromSeconds(2); round++)
         {
             foreach (var compilation in compilations)
-                ObjectCompiler.CompileAll(compilation);
+                ObjectCompiler.CompileAll(compilation, options: options);
         }
     }
 
-    public static CompileResult Compile(string name, string path, int runs)
+    public static CompileResult Compile(string name, string path, int runs, CompilerOptions options)
     {
         var compilation = Create(name, path);
         // Binding the whole compilation once is Roslyn's warm-up, not our compiler's work; it also catches a program
@@ -41,12 +41,12 @@ internal static class OurCompiler
         if (csharpErrors.Count > 0)
             throw new BenchmarkException($"{path} does not compile as C#:\n  {string.Join("\n  ", csharpErrors)}");
 
-        var first = Single(name, ObjectCompiler.CompileAll(compilation));
+        var first = Single(name, ObjectCompiler.CompileAll(compilation, options: options));
         var times = new List<double>();
         for (var run = 0; run < runs; run++)
         {
             var watch = Stopwatch.StartNew();
-            var again = ObjectCompiler.CompileAll(compilation);
+            var again = ObjectCompiler.CompileAll(compilation, options: options);
             times.Add(watch.Elapsed.TotalMilliseconds);
             if (!Single(name, again).AsSpan().SequenceEqual(first))
                 throw new BenchmarkException($"Our compiler produced different bytes for {name} on run {run + 2} of the same compilation.");
@@ -87,7 +87,7 @@ internal static class Clang
 {
     public const string Executable = "clang-19";
 
-    public static readonly string Flags = "-O2 -g -target bpf -mcpu=v3";
+    public static string Flags(string cpu) => $"-O2 -g -target bpf -mcpu={cpu}";
 
     public static void EnsureInstalled()
     {
@@ -103,9 +103,9 @@ internal static class Clang
         }
     }
 
-    public static CompileResult Compile(string source, string output, int runs)
+    public static CompileResult Compile(string source, string output, int runs, string cpu)
     {
-        var args = new List<string>(Flags.Split(' ')) { "-Wall", "-Werror" };
+        var args = new List<string>(Flags(cpu).Split(' ')) { "-Wall", "-Werror" };
         // linux/types.h includes asm/types.h, which lives in the host's multiarch directory.
         var multiarch = RuntimeInformation.OSArchitecture switch
         {

@@ -1,15 +1,16 @@
 namespace XdpCompiler.Benchmarks;
 
 /// <summary>The command line: <c>[--repeat N] [--programs a,b] [--runs N] [--packets N] [--keep DIR]</c>.</summary>
-internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int Runs, int CheckPackets, string? Keep)
+internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int Runs, int CheckPackets, string? Keep, string Cpu = "v3")
 {
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/XdpCompiler.Benchmarks -- [--repeat N] [--programs A,B] [--runs N] [--packets N] [--keep DIR]\n" +
+        "usage: dotnet run -c Release --project tests/XdpCompiler.Benchmarks -- [--repeat N] [--programs A,B] [--runs N] [--packets N] [--keep DIR] [--cpu v3|v4]\n" +
         "  --repeat N     BPF_PROG_TEST_RUN repeat count per timing run (default 1000000)\n" +
         "  --programs A,B only these programs (names of tests/XdpCompiler.Generator.Tests/Programs/*.cs with a C twin)\n" +
         "  --runs N       timing runs per program and compiler; the median is reported (default 5)\n" +
         "  --packets N    random packets for the self-check per program (default 2000)\n" +
-        "  --keep DIR     also write both objects there (NAME.ours.o, NAME.clang.o) for llvm-objdump-19 -d";
+        "  --keep DIR     also write both objects there (NAME.ours.o, NAME.clang.o) for llvm-objdump-19 -d\n" +
+        "  --cpu v3|v4    instruction set for both compilers: our XdpCpu and clang's -mcpu (default v3)";
 
     public static Options Parse(string[] args)
     {
@@ -18,6 +19,7 @@ internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int
         var runs = 5;
         var packets = 2000;
         string? keep = null;
+        var cpu = "v3";
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
@@ -38,11 +40,16 @@ internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int
                 case "--keep":
                     keep = Value();
                     break;
+                case "--cpu":
+                    cpu = Value();
+                    if (cpu is not ("v3" or "v4"))
+                        throw new UsageException("--cpu takes v3 or v4.");
+                    break;
                 default:
                     throw new UsageException($"unknown argument '{args[i]}'.");
             }
         }
-        return new Options(repeat, programs, runs, packets, keep);
+        return new Options(repeat, programs, runs, packets, keep, cpu);
     }
 }
 

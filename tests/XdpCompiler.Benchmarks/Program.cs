@@ -1,5 +1,6 @@
 using System.Reflection;
 using XdpCompiler.Benchmarks;
+using XdpCompiler.Core.Pipeline;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime;
 using XdpCompiler.Runtime.Elf;
@@ -30,7 +31,7 @@ catch (BenchmarkException e)
     return 2;
 }
 
-Console.WriteLine($"XdpCompiler vs {Clang.Executable} ({Clang.Flags}); kernel {Environment.OSVersion.Version}; {names.Count} programs; " +
+Console.WriteLine($"XdpCompiler vs {Clang.Executable} ({Clang.Flags(options.Cpu)}, ours XdpCpu={options.Cpu}); kernel {Environment.OSVersion.Version}; {names.Count} programs; " +
     $"repeat {options.Repeat:N0}, median of {options.Runs}; self-check {options.CheckPackets:N0} random packets per program");
 
 var scratch = Directory.CreateTempSubdirectory($"xdp-bench-{Environment.ProcessId}-");
@@ -40,7 +41,7 @@ try
 {
     // One CPU for everything: per-CPU maps then compare exactly, and timings do not hop between cores.
     using var pin = CpuPin.CurrentThread();
-    OurCompiler.WarmUp(names.Select(n => (n, Path.Combine(Bench.ProgramDirectory(root), n + ".cs"))));
+    OurCompiler.WarmUp(names.Select(n => (n, Path.Combine(Bench.ProgramDirectory(root), n + ".cs"))), CompilerOptions.Parse(options.Cpu));
     foreach (var name in names)
     {
         Console.Error.Write($"  {name}…");
@@ -107,8 +108,8 @@ internal static class Bench
 
     public static ObjectResult Run(string name, string root, string scratch, Options options)
     {
-        var ours = OurCompiler.Compile(name, Path.Combine(ProgramDirectory(root), name + ".cs"), options.Runs);
-        var clang = Clang.Compile(Path.Combine(TwinDirectory(root), name + ".c"), Path.Combine(scratch, name + ".o"), options.Runs);
+        var ours = OurCompiler.Compile(name, Path.Combine(ProgramDirectory(root), name + ".cs"), options.Runs, CompilerOptions.Parse(options.Cpu));
+        var clang = Clang.Compile(Path.Combine(TwinDirectory(root), name + ".c"), Path.Combine(scratch, name + ".o"), options.Runs, options.Cpu);
         if (options.Keep is not null)
         {
             Directory.CreateDirectory(options.Keep);
