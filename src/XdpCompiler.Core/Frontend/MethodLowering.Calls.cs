@@ -329,8 +329,10 @@ internal sealed partial class MethodLowering
 
         var dst = _function.NewRegister();
         Emit(new SwapInstr(dst, value.Register, scalar.Bits));
-        if (scalar.Signed && scalar.Size == 2)
-            Emit(new ExtendInstr(dst, dst, 16, Signed: true, Width.W32));
-        return Operand.Reg(dst);
+        if (!scalar.Signed || scalar.Size != 2)
+            return Operand.Reg(dst);
+        var extended = _function.NewRegister();
+        Emit(new ExtendInstr(extended, dst, 16, Signed: true, Width.W32));
+        return Operand.Reg(extended);
     }
 }

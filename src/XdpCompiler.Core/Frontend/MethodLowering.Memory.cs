@@ -103,12 +103,15 @@ internal sealed partial class MethodLowering
     {
         if (!FitsOffset(address, syntax))
             return Operand.Imm(0);
-        var dst = _function.NewRegister();
-        Emit(new LoadInstr(dst, address.Base, (short)address.Offset, Ir.SizeForBytes(scalar.Size)));
-        // Loads zero-extend; a small signed value's canonical form is sign-extended to 32 bits.
-        if (scalar.Signed && scalar.Size < 4)
-            Emit(new ExtendInstr(dst, dst, scalar.Bits, Signed: true, Width.W32));
-        return Operand.Reg(dst);
+        var loaded = _function.NewRegister();
+        Emit(new LoadInstr(loaded, address.Base, (short)address.Offset, Ir.SizeForBytes(scalar.Size)));
+        // Loads zero-extend; a small signed value's canonical form is sign-extended to 32 bits. (A new register, so
+        // both stay single-definition for the optimizer, which may then read the raw load where the sign is moot.)
+        if (!scalar.Signed || scalar.Size >= 4)
+            return Operand.Reg(loaded);
+        var extended = _function.NewRegister();
+        Emit(new ExtendInstr(extended, loaded, scalar.Bits, Signed: true, Width.W32));
+        return Operand.Reg(extended);
     }
 
     private void Store(Address address, Scalar scalar, Operand value, SyntaxNode syntax)

@@ -41,12 +41,29 @@ internal static class Peephole
                 block.Instructions[i] = block.Instructions[i] switch
                 {
                     SwapInstr swap => swap with { Src = LowBitsSource(swap.Src, swap.Bits) },
+                    // A 64-bit value shifted right by 32 or more has nothing in its upper half to truncate away.
+                    ExtendInstr { Signed: false, FromBits: 32, To: Width.W32 } truncate when Single(truncate.Src) &&
+                        definedBy[truncate.Src] is BinaryInstr { Op: BinaryOp.ShrUnsigned, Width: Width.W64, Right: { IsImmediate: true, Immediate: >= 32 } } =>
+                        new MovInstr(truncate.Dst, truncate.Src, Width.W64) { Source = truncate.Source },
                     // Loads zero-extend: a zero-extension of a loaded value that is no wider changes nothing.
                     ExtendInstr { Signed: false } extend when Single(extend.Src) && definedBy[extend.Src] is LoadInstr load && load.Size.Bits() <= extend.FromBits =>
                         new MovInstr(extend.Dst, extend.Src, Width.W64) { Source = extend.Source },
                     StoreInstr { Value.IsImmediate: false } store => store with { Value = Operand.Reg(LowBitsSource(store.Value.Register, store.Size.Bits())) },
                     var other => other,
                 };
+            }
+
+            // "x += a; x += b" → "x += a + b".
+            for (var i = block.Instructions.Count - 1; i > 0; i--)
+            {
+                if (block.Instructions[i] is BinaryInstr { Op: BinaryOp.Add, Right.IsImmediate: true } second &&
+                    block.Instructions[i - 1] is BinaryInstr { Op: BinaryOp.Add, Right.IsImmediate: true } first &&
+                    first.Width == second.Width && first.Dst == first.Left && second.Dst == second.Left && second.Left == first.Dst &&
+                    first.Right.Immediate + second.Right.Immediate is var sum && sum is >= int.MinValue and <= int.MaxValue)
+                {
+                    block.Instructions[i - 1] = first with { Right = Operand.Imm(sum) };
+                    block.Instructions.RemoveAt(i);
+                }
             }
 
             if (block.Terminator is BranchTerm branch && Constant(branch.Left) is { } left &&

@@ -100,6 +100,8 @@ public static class ObjectCompiler
 
             AddressFolding.Run(function);
             RedundancyElimination.Run(function);
+            CopyPropagation.Run(function);
+            RedundancyElimination.Run(function);
             Peephole.Run(function);
             SwapCompareFolding.Run(function);
             DeadCodeElimination.Run(function);

@@ -1,0 +1,69 @@
+using XdpCompiler.Core.Backend;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Optimize;
+
+/// <summary>
+/// Replaces the uses of "dst = src" by src where both are single-definition virtual registers: src's definition
+/// dominates the copy, which dominates every use of dst, and src never changes, so they hold the same value there.
+/// Redundancy elimination leaves such copies, and reading through them lets it find more repeated work.
+/// </summary>
+internal static class CopyPropagation
+{
+    public static void Run(IrFunction function)
+    {
+        var definitions = new Dictionary<int, int>();
+        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
+        {
+            foreach (var def in Liveness.Defs(instruction))
+                definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
+        }
+
+        bool Single(int register) => !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
+
+        var replacement = new Dictionary<int, int>();
+        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
+        {
+            if (instruction is MovInstr { Width: Width.W64 } copy && Single(copy.Dst) && Single(copy.Src))
+                replacement[copy.Dst] = copy.Src;
+        }
+
+        if (replacement.Count == 0)
+            return;
+
+        int Resolve(int register)
+        {
+            for (var guard = 0; guard < 64 && replacement.TryGetValue(register, out var source); guard++)
+                register = source;
+            return register;
+        }
+
+        foreach (var block in function.Blocks)
+        {
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                var instruction = block.Instructions[i];
+                foreach (var use in Liveness.Uses(instruction).Where(replacement.ContainsKey).ToList())
+                    instruction = RenameUse(instruction, use, Resolve(use));
+                block.Instructions[i] = instruction;
+            }
+
+            if (block.Terminator is BranchTerm branch)
+            {
+                foreach (var use in Liveness.Uses(branch).Where(replacement.ContainsKey).ToList())
+                    branch = Liveness.Rename(branch, use, Resolve(use));
+                block.Terminator = branch;
+            }
+        }
+    }
+
+    /// <summary>Renames a register where the instruction reads it, never where it writes it.</summary>
+    private static IrInstr RenameUse(IrInstr instruction, int from, int to)
+    {
+        var defs = Liveness.Defs(instruction);
+        if (!defs.Contains(from))
+            return Liveness.Rename(instruction, from, to);
+        // Read and written (a fetching atomic): leave it; the copy stays and dead-code removal keeps it.
+        return instruction;
+    }
+}
