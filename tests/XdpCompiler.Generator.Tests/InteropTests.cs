@@ -1,0 +1,69 @@
+using XdpCompiler.Core.Bpf;
+using XdpCompiler.Runtime.Elf;
+using XdpCompiler.TestKit;
+using Xunit;
+
+namespace XdpCompiler.Generator.Tests;
+
+/// <summary>The objects the generator writes, read by the ecosystem's own tools.</summary>
+public sealed class InteropTests
+{
+    /// <summary>llvm-objdump-19 -dr and our disassembler print the same listing for every program of every object.</summary>
+    [ToolTheory("llvm-objdump-19")]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
+    public void LlvmObjdumpAgreesWithOurDisassembler(string name)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File(name + ".o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(($"/src/{name}.cs", GeneratorHarness.ProgramSource(name))).Objects[name]);
+        var obj = ElfObjectReader.Read(path);
+
+        var llvm = Tools.Run("llvm-objdump-19", "-d", "-r", "--no-show-raw-insn", path).Output;
+        foreach (var program in obj.Programs)
+        {
+            var ours = Disassembler.Disassemble(program.Instructions, DisassemblyOptions.ForProgram(program) with
+            {
+                ShowRawBytes = false,
+                SourceLine = null,
+            });
+            var ourLines = InstructionLines(ours);
+            Assert.Equal(program.Instructions.Length - program.Instructions.Count(i => i.IsLoadImm64), ourLines.Count);
+            foreach (var line in ourLines)
+                Assert.Contains(line, InstructionLines(llvm));
+        }
+    }
+
+    /// <summary>llvm-readelf-19 -a finds nothing wrong with any object.</summary>
+    [ToolTheory("llvm-readelf-19")]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
+    public void ReadelfReportsNoProblems(string name)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File(name + ".o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(($"/src/{name}.cs", GeneratorHarness.ProgramSource(name))).Objects[name]);
+        var result = Tools.Run("llvm-readelf-19", "-a", path);
+        Assert.DoesNotContain("warning", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("error", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>bpftool loads a generated object and prints its verified code with the C# lines it came from.</summary>
+    [KernelToolFact("bpftool")]
+    public void BpftoolShowsCSharpLines()
+    {
+        using var directory = new TempDirectory();
+        using var pins = new BpfFsDirectory();
+        var path = directory.File("DropUdpAtomic.o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(("/src/DropUdpAtomic.cs", GeneratorHarness.ProgramSource("DropUdpAtomic"))).Objects["DropUdpAtomic"]);
+        Tools.Run("bpftool", "prog", "loadall", path, pins.Combine("progs"));
+        var dump = Tools.Run("bpftool", "prog", "dump", "xlated", "pinned", Path.Combine(pins.Combine("progs"), "xdp_drop_udp"), "linum").Output;
+        Assert.Contains("[file:/src/DropUdpAtomic.cs line_num:", dump, StringComparison.Ordinal);
+        Assert.Contains("Interlocked.Increment(ref *count);", dump, StringComparison.Ordinal);
+    }
+
+    /// <summary>The instruction texts of a listing ("r0 = 0x2"), without indices, labels and relocation lines.</summary>
+    private static List<string> InstructionLines(string listing) => listing.Split('\n')
+        .Select(l => l.Split('\t'))
+        .Where(parts => parts.Length >= 2 && parts[0].TrimEnd().EndsWith(':') && int.TryParse(parts[0].Trim().TrimEnd(':'), out _))
+        .Select(parts => parts[0].Trim() + " " + parts[^1].Trim())
+        .ToList();
+}
