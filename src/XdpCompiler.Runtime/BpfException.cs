@@ -88,6 +88,7 @@ public sealed class BpfVerifierException : BpfException
         InstructionText = summary.InstructionText;
         VerifierMessage = summary.Message;
         SourceLine = source;
+        Explanation = VerifierLog.Explain(summary.Message);
         _summary = summary;
     }
 
@@ -108,6 +109,9 @@ public sealed class BpfVerifierException : BpfException
         return source is null ? this : new BpfVerifierException(ObjectName ?? "", Operation, Errno, Log, _summary, Hint, source);
     }
 
+    /// <summary>What the rejection most likely means for the source and what to change, for the common cases; else null.</summary>
+    public string? Explanation { get; }
+
     /// <summary>The whole verifier log, never truncated.</summary>
     public string Log { get; }
 
@@ -124,11 +128,12 @@ public sealed class BpfVerifierException : BpfException
     {
         var where = source is null ? "" : $"{source.File}({source.Line},{source.Column}): ";
         var line = source is null || source.LineText.Length == 0 ? "" : $" Source: {source.LineText}";
+        var explanation = VerifierLog.Explain(summary.Message) is { } e ? " Likely: " + e + "." : "";
         var at = summary.InstructionIndex is { } index
             ? $" at instruction {index}" + (summary.InstructionText is null ? "" : $" ({summary.InstructionText})")
             : "";
         var reason = summary.Message is null ? "" : ": " + summary.Message;
-        return $"{where}{operation} failed: the verifier rejected it{at}{reason} [{Interop.Errno.Name(errno)}].{line} The whole log is in {nameof(Log)}."
+        return $"{where}{operation} failed: the verifier rejected it{at}{reason} [{Interop.Errno.Name(errno)}].{line}{explanation} The whole log is in {nameof(Log)}."
             + (hint is null ? "" : " " + hint);
     }
 }

@@ -13,6 +13,43 @@ public sealed record VerifierLogSummary(int? InstructionIndex, string? Instructi
 /// </summary>
 public static partial class VerifierLog
 {
+    /// <summary>
+    /// One line on what a common rejection means for the program's source, or null for a reason not in the list. The
+    /// patterns are the kernel's own messages (kernel/bpf/verifier.c), matched loosely so small wording changes pass.
+    /// </summary>
+    public static string? Explain(string? message)
+    {
+        // Only the reason: the rest of the log is full of register states ("R3=pkt_end()") that would match anything.
+        var text = message ?? "";
+        foreach (var (pattern, explanation) in Explanations)
+        {
+            if (pattern.IsMatch(text))
+                return explanation;
+        }
+
+        return null;
+    }
+
+    private static readonly (Regex Pattern, string Explanation)[] Explanations =
+    {
+        (new Regex(@"GPL-restricted|cannot call GPL", RegexOptions.IgnoreCase),
+            "a GPL-only kernel helper in a program whose license is not GPL-compatible: set [XdpLicense(\"GPL\")] (or \"Dual BSD/GPL\")"),
+        (new Regex(@"invalid access to packet|offset is outside of the packet|invalid variable-offset.*pkt", RegexOptions.IgnoreCase),
+            "a packet read or write the bounds checks do not cover: compare the pointer plus the access size with ctx.DataEnd first (and again after any variable offset or adjust_head/tail)"),
+        (new Regex(@"map_value_or_null", RegexOptions.IgnoreCase),
+            "a map value used without a null check: test the pointer Lookup returned (if (value == null) …) before dereferencing it"),
+        (new Regex(@"back-edge|infinite loop|unbounded|loop is not bounded", RegexOptions.IgnoreCase),
+            "a loop the verifier cannot prove ends: give it a constant bound (for (int i = 0; i < N; i++)) or mark the method [Unroll]"),
+        (new Regex(@"combined stack size|stack depth \d+ exceeds|invalid (write|read) to stack.*off=-5\d\d|stack limit", RegexOptions.IgnoreCase),
+            "more than 512 bytes of stack: fewer or smaller struct locals and stackalloc buffers, or keep the data in a per-CPU array map"),
+        (new Regex(@"too large|too complex|BPF program is too large|complexity limit", RegexOptions.IgnoreCase),
+            "the verifier's complexity limit (a million instructions explored): fewer branches inside loops, tighter loop bounds, or split the work"),
+        (new Regex(@"arg\d+ type|expected=|type=\w+ expected|R\d+ type=", RegexOptions.IgnoreCase),
+            "a helper received an argument of the wrong kind (for example a packet pointer where it wants a stack or map pointer)"),
+        (new Regex(@"invalid read from stack|uninit", RegexOptions.IgnoreCase),
+            "a read of stack memory that was never written: initialise the local, struct or buffer completely first"),
+    };
+
     public static VerifierLogSummary Parse(string log)
     {
         var lines = log.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd()).ToList();

@@ -39,5 +39,32 @@ public sealed class VerifierRejectionTests
         Assert.Equal(9, error.SourceLine.Line);
         Assert.Equal("if (data[12] == 0x08)", error.SourceLine.LineText);
         Assert.StartsWith("/src/Unchecked.cs(9,", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ctx.DataEnd", error.Explanation, StringComparison.Ordinal);
+        Assert.Contains(error.Explanation!, error.Message, StringComparison.Ordinal);
+    }
+
+    [KernelFact]
+    public void MapValueWithoutNullCheckIsExplained()
+    {
+        const string source = """
+            using XdpCompiler;
+
+            public static unsafe partial class NoNullCheck
+            {
+                [Map] static readonly HashMap<uint, ulong> Counts = new(maxEntries: 4);
+
+                [XdpProgram("xdp_no_null_check")]
+                public static XdpAction Run(XdpContext ctx)
+                {
+                    ulong* count = Counts.Lookup(0);
+                    (*count)++;
+                    return XdpAction.Pass;
+                }
+            }
+            """;
+        var run = GeneratorHarness.Run(("/src/NoNullCheck.cs", source));
+        var error = Assert.Throws<BpfVerifierException>(() => BpfObjectLoader.Load(run.Objects["NoNullCheck"], "NoNullCheck"));
+        Assert.Contains("null check", error.Explanation, StringComparison.Ordinal);
+        Assert.Equal(11, error.SourceLine!.Line);
     }
 }

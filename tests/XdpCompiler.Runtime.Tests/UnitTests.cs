@@ -188,3 +188,23 @@ public sealed class UnitTests
 
     private static unsafe int InvokeEmpty() => BpfSyscall.Invoke(BpfCommand.MapCreate, null, 0);
 }
+
+public sealed class VerifierExplanationTests
+{
+    [Theory]
+    [InlineData("invalid access to packet, off=12 size=2, R2(id=0,off=12,r=0)", "ctx.DataEnd")]
+    [InlineData("R1 invalid mem access 'map_value_or_null'", "null check")]
+    [InlineData("back-edge from insn 12 to 4", "constant bound")]
+    [InlineData("infinite loop detected at insn 7", "constant bound")]
+    [InlineData("combined stack size of 2 calls is 544. Too large", "512 bytes")]
+    [InlineData("BPF program is too large. Processed 1000001 insn", "complexity limit")]
+    [InlineData("cannot call GPL-restricted function from non-GPL compatible program", "GPL")]
+    [InlineData("R2 type=pkt expected=fp, pkt, pkt_meta, map_key, map_value", "wrong kind")]
+    public void CommonRejectionsAreExplained(string message, string expected)
+    {
+        Assert.Contains(expected, XdpCompiler.Runtime.VerifierLog.Explain(message), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownReasonsGetNoGuess() => Assert.Null(XdpCompiler.Runtime.VerifierLog.Explain("something new the kernel says"));
+}
