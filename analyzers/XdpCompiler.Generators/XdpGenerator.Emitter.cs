@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
+using XdpCompiler.Core.Frontend;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.Model;
 using XdpCompiler.Core.Pipeline;
@@ -8,7 +9,15 @@ using XdpCompiler.Core.Pipeline;
 namespace XdpCompiler.Generators;
 
 /// <summary>What the generator emits for one object: the ELF as base64 (equatable), or nothing and the link errors.</summary>
-internal sealed record GeneratedObject(ObjectClassInfo Class, string? ElfBase64, EquatableArray<XdpDiagnostic> LinkDiagnostics);
+internal sealed record GeneratedObject(
+    ObjectClassInfo Class,
+    string? ElfBase64,
+    EquatableArray<XdpDiagnostic> LinkDiagnostics,
+    EquatableArray<SkeletonProgram> Programs,
+    EquatableArray<MapSpec> Maps);
+
+/// <summary>A program as the skeleton names it: the C# method name and the ELF program name.</summary>
+internal sealed record SkeletonProgram(string MethodName, string Name);
 
 public sealed partial class XdpGenerator
 {
@@ -24,7 +33,9 @@ public sealed partial class XdpGenerator
         var compiled = ObjectCompiler.Link(programs.AsImmutableArray());
         // Program diagnostics are reported per program; only what linking added is reported here.
         var linkOnly = compiled.Diagnostics.Where(d => !programs.Any(p => p.Diagnostics.Contains(d))).ToEquatableArray();
-        return new GeneratedObject(compiled.Class, compiled.Elf is null ? null : Convert.ToBase64String(compiled.Elf), linkOnly);
+        return new GeneratedObject(compiled.Class, compiled.Elf is null ? null : Convert.ToBase64String(compiled.Elf), linkOnly,
+            programs.Select(p => new SkeletonProgram(p.MethodName, p.Name)).ToEquatableArray(),
+            programs.Count > 0 ? programs[0].Maps : EquatableArray<MapSpec>.Empty);
     }
 
     private static void Report(SourceProductionContext context, EquatableArray<XdpDiagnostic> diagnostics)
@@ -42,7 +53,7 @@ public sealed partial class XdpGenerator
         return Diagnostic.Create(Descriptors[diagnostic.Id], location, diagnostic.Message);
     }
 
-    private static void Emit(SourceProductionContext context, GeneratedObject o)
+    private static void Emit(SourceProductionContext context, GeneratedObject o, bool withSkeleton)
     {
         var bytes = Convert.FromBase64String(o.ElfBase64!);
         var name = o.Class.Name;
@@ -69,9 +80,59 @@ public sealed partial class XdpGenerator
 
         text.AppendLine();
         text.AppendLine("    };");
+        if (withSkeleton)
+            EmitSkeleton(text, o);
         text.AppendLine("}");
         if (o.Class.Namespace.Length > 0)
             text.AppendLine("}");
         context.AddSource($"{o.Class.MetadataName}.XdpObject.g.cs", SourceText.From(text.ToString(), Encoding.UTF8));
+    }
+
+    /// <summary>
+    /// Load() and a disposable object with a property per program (named after the C# method) and per map (a typed
+    /// view), so a service loads, attaches and reads its data plane without strings.
+    /// </summary>
+    private static void EmitSkeleton(StringBuilder text, GeneratedObject o)
+    {
+        const string Runtime = "global::XdpCompiler.Runtime.";
+        text.AppendLine();
+        text.AppendLine("    /// <summary>Loads the object into the kernel: maps created, programs verified and loaded, nothing attached.</summary>");
+        text.AppendLine($"    public static Loaded Load({Runtime}BpfObjectLoadOptions? options = null) =>");
+        text.AppendLine($"        new Loaded({Runtime}BpfObjectLoader.Load(BpfObjectBytes, BpfObjectName, options));");
+        text.AppendLine();
+        text.AppendLine("    /// <summary>The loaded object with its programs and maps, typed. Dispose closes them; an XdpLink made by Attach is separate.</summary>");
+        text.AppendLine("    public sealed class Loaded : global::System.IDisposable");
+        text.AppendLine("    {");
+        text.AppendLine($"        internal Loaded({Runtime}LoadedBpfObject loaded)");
+        text.AppendLine("        {");
+        text.AppendLine("            Object = loaded;");
+        foreach (var map in o.Maps.Where(m => m.View.Length > 0))
+        {
+            var factory = map.View.Split('|')[1];
+            text.AppendLine($"            {map.Name} = loaded.Map(\"{map.Name}\").{factory};");
+        }
+
+        text.AppendLine("        }");
+        text.AppendLine();
+        text.AppendLine("        /// <summary>The untyped object (all programs, maps, data sections).</summary>");
+        text.AppendLine($"        public {Runtime}LoadedBpfObject Object {{ get; }}");
+        foreach (var program in o.Programs)
+        {
+            text.AppendLine();
+            text.AppendLine($"        /// <summary>Program <c>{program.Name}</c>, compiled from <see cref=\"{o.Class.Name}.{program.MethodName}\"/>.</summary>");
+            text.AppendLine($"        public {Runtime}LoadedProgram {program.MethodName} => Object.Program(\"{program.Name}\");");
+        }
+
+        foreach (var map in o.Maps.Where(m => m.View.Length > 0))
+        {
+            var type = map.View.Split('|')[0];
+            text.AppendLine();
+            text.AppendLine($"        /// <summary>Map <c>{map.Name}</c>.</summary>");
+            text.AppendLine($"        public {Runtime}{type} {map.Name} {{ get; }}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("        public void Dispose() => Object.Dispose();");
+        text.AppendLine("    }");
     }
 }

@@ -50,7 +50,10 @@ public sealed partial class XdpGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(programs.Select(static (p, _) => p.Diagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
         context.RegisterSourceOutput(objects.Select(static (o, _) => o.LinkDiagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
-        context.RegisterSourceOutput(objects.Where(static o => o.ElfBase64 is not null), static (spc, o) => Emit(spc, o));
+        // The typed skeleton needs the runtime; a project that only builds objects (or tests them in .NET) gets none.
+        var hasRuntime = context.CompilationProvider
+            .Select(static (c, _) => c.GetTypeByMetadataName("XdpCompiler.Runtime.BpfObjectLoader") is not null);
+        context.RegisterSourceOutput(objects.Where(static o => o.ElfBase64 is not null).Combine(hasRuntime), static (spc, o) => Emit(spc, o.Left, o.Right));
     }
 }
 

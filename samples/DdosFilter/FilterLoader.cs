@@ -1,5 +1,4 @@
 using XdpCompiler.Runtime;
-using XdpCompiler.Runtime.Elf;
 
 namespace XdpCompiler.Samples.DdosFilter;
 
@@ -11,8 +10,8 @@ public static class FilterLoader
 
     public const string CountersMapName = nameof(Filter.Counters);
 
-    /// <summary>Reads <see cref="Filter.BpfObjectBytes"/> and loads its map and program into the kernel.</summary>
-    public static LoadedBpfObject Load() => BpfObjectLoader.Load(ElfObjectReader.Read(Filter.BpfObjectBytes, Filter.BpfObjectName));
+    /// <summary>Loads the filter's map and program into the kernel through the skeleton the generator wrote.</summary>
+    public static LoadedBpfObject Load() => Filter.Load().Object;
 
     /// <summary>
     /// Attaches the program; <see cref="XdpMode.Native"/> falls back to generic mode when the driver refuses native,

@@ -18,10 +18,22 @@ internal static class GeneratorHarness
 
     public static GeneratorRun Run(params (string Path, string Source)[] files) => RunWith(cpu: null, files);
 
+    /// <summary>Runs the generator on a project that also references the runtime (so it emits the typed skeleton).</summary>
+    public static GeneratorRun RunWithRuntime(params (string Path, string Source)[] files) => RunWith(cpu: null, files, withRuntime: true);
+
     /// <summary>Runs the generator as a build with the MSBuild property XdpCpu set to <paramref name="cpu"/> would.</summary>
-    public static GeneratorRun RunWith(string? cpu, params (string Path, string Source)[] files)
+    public static GeneratorRun RunWith(string? cpu, params (string Path, string Source)[] files) => RunWith(cpu, files, withRuntime: false);
+
+    private static GeneratorRun RunWith(string? cpu, (string Path, string Source)[] files, bool withRuntime)
     {
         var compilation = CreateCompilation(files);
+        if (withRuntime)
+        {
+            compilation = compilation.AddReferences(
+                MetadataReference.CreateFromFile(typeof(XdpCompiler.Runtime.BpfObjectLoader).Assembly.Location),
+                MetadataReference.CreateFromFile(typeof(XdpCompiler.Core.Objects.BpfObject).Assembly.Location));
+        }
+
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             new[] { new XdpGenerator().AsSourceGenerator() },
             optionsProvider: new BuildProperties(cpu is null ? new() : new() { ["build_property.XdpCpu"] = cpu }),

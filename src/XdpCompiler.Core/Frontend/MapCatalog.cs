@@ -15,7 +15,21 @@ public sealed record MapSpec(
     int ValueSize,
     uint MaxEntries,
     TypeDescription Key,
-    TypeDescription Value);
+    TypeDescription Value,
+    string View = "");
+
+/// <summary>How the generated skeleton reaches a map: the runtime view's C# type and the LoadedMap call that makes it.</summary>
+public static class MapViews
+{
+    public static string For(BpfMapType type, string key, string value) => type switch
+    {
+        BpfMapType.PerCpuArray => $"PerCpuArrayMap<{value}>|AsPerCpuArray<{value}>()",
+        BpfMapType.Array => $"ArrayMapView<{value}>|AsArray<{value}>()",
+        BpfMapType.Hash => $"HashMapView<{key}, {value}>|AsHash<{key}, {value}>()",
+        BpfMapType.PerCpuHash => $"PerCpuHashMapView<{key}, {value}>|AsPerCpuHash<{key}, {value}>()",
+        _ => "",
+    };
+}
 
 /// <summary>Finds and validates the [Map] fields of an object class.</summary>
 internal static class MapCatalog
@@ -93,7 +107,9 @@ internal static class MapCatalog
                 keySize = size;
             }
 
-            maps.Add(new MapSpec(field.Name, mapType, keySize, valueSize.Value, entries, key, value));
+            var keyName = isHash ? named.TypeArguments[0].ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) : "uint";
+            var view = MapViews.For(mapType, keyName, valueType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat));
+            maps.Add(new MapSpec(field.Name, mapType, keySize, valueSize.Value, entries, key, value, view));
         }
 
         return maps;

@@ -19,6 +19,7 @@ public sealed record ObjectClassInfo(string Namespace, string Name, string Metad
 public sealed record CompiledProgram(
     ObjectClassInfo Class,
     string License,
+    string MethodName,
     string Name,
     string Section,
     EquatableArray<Instruction> Code,
@@ -61,7 +62,7 @@ public static class ObjectCompiler
 
         CompiledProgram Result(IEnumerable<Instruction>? code = null, IEnumerable<BpfRelocation>? relocations = null,
             IEnumerable<BpfLineInfo>? lines = null, IEnumerable<MapSpec>? maps = null, IEnumerable<GlobalSpec>? globals = null) => new(
-            classInfo, license, name, section,
+            classInfo, license, method.Name, name, section,
             (code ?? Enumerable.Empty<Instruction>()).ToEquatableArray(),
             (relocations ?? Enumerable.Empty<BpfRelocation>()).ToEquatableArray(),
             (lines ?? Enumerable.Empty<BpfLineInfo>()).ToEquatableArray(),
