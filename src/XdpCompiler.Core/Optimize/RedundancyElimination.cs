@@ -6,8 +6,8 @@ namespace XdpCompiler.Core.Optimize;
 
 /// <summary>
 /// Removes work the program already did: a pure instruction (load, byte swap, extension, arithmetic) whose value is
-/// available on every path to it becomes a copy of the earlier result. Only single-definition registers take part,
-/// so a value, once computed, never changes; stores, atomics and helper calls end the life of every loaded value.
+/// available on every path to it becomes a copy of the earlier result. Results live in single-definition registers,
+/// so a value, once computed, stays put; writing an operand, a store, an atomic or a helper call ends an expression.
 /// </summary>
 internal static class RedundancyElimination
 {
@@ -30,7 +30,7 @@ internal static class RedundancyElimination
         }
 
         // Available expressions at block exits, iterated to a fixed point from "everything" (null) downward.
-        var exits = function.Blocks.ToDictionary(b => b, _ => (Dictionary<string, int>?)null);
+        var exits = function.Blocks.ToDictionary(b => b, _ => (Dictionary<string, Available>?)null);
         bool changed;
         do
         {
@@ -60,67 +60,84 @@ internal static class RedundancyElimination
         }
     }
 
-    private static Dictionary<string, int> Entry(IrBlock block, IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors,
-        Dictionary<IrBlock, Dictionary<string, int>?> exits)
+    private static Dictionary<string, Available> Entry(IrBlock block, IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors,
+        Dictionary<IrBlock, Dictionary<string, Available>?> exits)
     {
         if (block == function.Blocks[0])
-            return new Dictionary<string, int>();
-        Dictionary<string, int>? result = null;
+            return new Dictionary<string, Available>();
+        Dictionary<string, Available>? result = null;
         foreach (var predecessor in predecessors[block])
         {
             if (exits[predecessor] is not { } exit)
                 continue; // not computed yet: the optimistic "everything"
             if (result is null)
             {
-                result = new Dictionary<string, int>(exit);
+                result = new Dictionary<string, Available>(exit);
                 continue;
             }
 
             foreach (var key in result.Keys.ToList())
             {
-                if (!exit.TryGetValue(key, out var register) || register != result[key])
+                if (!exit.TryGetValue(key, out var other) || other.Register != result[key].Register)
                     result.Remove(key);
             }
         }
 
-        return result ?? new Dictionary<string, int>();
+        return result ?? new Dictionary<string, Available>();
     }
 
-    private static void Transfer(IrInstr instruction, Dictionary<string, int> available, Func<int, bool> stable, Action<IrInstr>? rewrite)
+    private static void Transfer(IrInstr instruction, Dictionary<string, Available> available, Func<int, bool> stable, Action<IrInstr>? rewrite)
     {
         if (instruction is StoreInstr or AtomicInstr or CallInstr)
         {
             foreach (var loaded in available.Keys.Where(k => k.StartsWith("load", StringComparison.Ordinal)).ToList())
                 available.Remove(loaded);
-            return;
         }
 
-        var (key, dst) = KeyOf(instruction, stable);
-        if (key is null || !stable(dst))
-            return;
-        if (available.TryGetValue(key, out var earlier))
+        var (key, dst, operands) = KeyOf(instruction);
+        if (key is not null && stable(dst))
         {
-            rewrite?.Invoke(new MovInstr(dst, earlier, Width.W64) { Source = instruction.Source });
-            return;
+            if (available.TryGetValue(key, out var earlier))
+            {
+                rewrite?.Invoke(new MovInstr(dst, earlier.Register, Width.W64) { Source = instruction.Source });
+                return;
+            }
         }
 
-        available[key] = dst;
+        // A register written here changes every expression computed from it.
+        foreach (var def in Liveness.Defs(instruction))
+        {
+            foreach (var stale in available.Where(a => a.Value.Operands.Contains(def)).Select(a => a.Key).ToList())
+                available.Remove(stale);
+        }
+
+        if (key is not null && stable(dst) && !operands.Contains(dst))
+            available[key] = new Available(dst, operands);
     }
 
-    private static (string? Key, int Dst) KeyOf(IrInstr instruction, Func<int, bool> stable)
+    /// <summary>
+    /// The value an instruction computes, as text, and the registers it reads. Operands may be any virtual register
+    /// (or R10): a write to one removes the expressions that read it. The result register must be written only here.
+    /// </summary>
+    private static (string? Key, int Dst, int[] Operands) KeyOf(IrInstr instruction)
     {
-        string? R(int register) => stable(register) ? register.ToString() : null;
-        string? O(Operand operand) => operand.IsImmediate ? "#" + operand.Immediate : R(operand.Register);
+        static bool Usable(int register) => register == Reg.R10 || !Ir.IsPhysical(register);
         return instruction switch
         {
-            LoadInstr l when R(l.Base) is { } b => ($"load {b} {l.Offset} {l.Size}", l.Dst),
-            SwapInstr s when R(s.Src) is { } src => ($"swap {src} {s.Bits}", s.Dst),
-            ExtendInstr e when R(e.Src) is { } src => ($"ext {src} {e.FromBits} {e.Signed} {e.To}", e.Dst),
-            BinaryInstr b when R(b.Left) is { } left && O(b.Right) is { } right => ($"bin {b.Op} {b.Width} {left} {right}", b.Dst),
-            _ => (null, -1),
+            LoadInstr l when Usable(l.Base) => ($"load {l.Base} {l.Offset} {l.Size}", l.Dst, new[] { l.Base }),
+            SwapInstr s when Usable(s.Src) => ($"swap {s.Src} {s.Bits}", s.Dst, new[] { s.Src }),
+            ExtendInstr e when Usable(e.Src) => ($"ext {e.Src} {e.FromBits} {e.Signed} {e.To}", e.Dst, new[] { e.Src }),
+            BinaryInstr { Right.IsImmediate: true } b when Usable(b.Left) =>
+                ($"bin {b.Op} {b.Width} {b.Left} #{b.Right.Immediate}", b.Dst, new[] { b.Left }),
+            BinaryInstr b when Usable(b.Left) && Usable(b.Right.Register) =>
+                ($"bin {b.Op} {b.Width} {b.Left} {b.Right.Register}", b.Dst, new[] { b.Left, b.Right.Register }),
+            _ => (null, -1, Array.Empty<int>()),
         };
     }
 
-    private static bool SameContents(Dictionary<string, int> a, Dictionary<string, int> b) =>
-        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var v) && v == pair.Value);
+    /// <summary>A computed value: the register holding it and the registers it was computed from.</summary>
+    private sealed record Available(int Register, int[] Operands);
+
+    private static bool SameContents(Dictionary<string, Available> a, Dictionary<string, Available> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var v) && v.Register == pair.Value.Register);
 }
