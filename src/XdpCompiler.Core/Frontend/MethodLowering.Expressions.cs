@@ -87,7 +87,7 @@ internal sealed partial class MethodLowering
         if (left.IsPointer || right.IsPointer)
             return EmitPointerArithmetic(binary, left, right);
 
-        var op = MapOperator(binary, result);
+        var op = MapOperator(binary.OperatorKind, result, binary.Syntax);
         if (op is null)
             return Operand.Imm(0);
         return EmitArithmetic(op.Value, result, Eval(binary.LeftOperand), Eval(binary.RightOperand), binary.RightOperand.Syntax);
@@ -207,9 +207,10 @@ internal sealed partial class MethodLowering
 
     private static bool IsCommutative(BinaryOp op) => op is BinaryOp.Add or BinaryOp.Mul or BinaryOp.And or BinaryOp.Or or BinaryOp.Xor;
 
-    private BinaryOp? MapOperator(IBinaryOperation binary, Scalar type)
+    /// <summary>The IR operation of a C# arithmetic operator (plain or compound) in the given operand type.</summary>
+    private BinaryOp? MapOperator(BinaryOperatorKind kind, Scalar type, SyntaxNode syntax)
     {
-        switch (binary.OperatorKind)
+        switch (kind)
         {
             case BinaryOperatorKind.Add: return BinaryOp.Add;
             case BinaryOperatorKind.Subtract: return BinaryOp.Sub;
@@ -223,7 +224,7 @@ internal sealed partial class MethodLowering
             case BinaryOperatorKind.Divide: return type.Signed ? SignedDivide : BinaryOp.DivUnsigned;
             case BinaryOperatorKind.Remainder: return type.Signed ? SignedRemainder : BinaryOp.ModUnsigned;
             default:
-                Report(DiagnosticCatalog.UnsupportedConstruct, binary.Syntax, $"Operator {binary.OperatorKind}", "it has no eBPF lowering");
+                Report(DiagnosticCatalog.UnsupportedConstruct, syntax, $"Operator {kind}", "it has no eBPF lowering");
                 return null;
         }
     }

@@ -233,36 +233,13 @@ internal sealed partial class MethodLowering
             var computeType = target.Size == 8 || valueType.Size == 8
                 ? target with { Size = 8 }
                 : target with { Size = 4, Signed = target.Signed || valueType.Signed && target.Size < 4 };
-            var op = MapCompound(compound.OperatorKind, computeType, compound.Syntax);
+            var op = MapOperator(compound.OperatorKind, computeType, compound.Syntax);
             if (op is null)
                 return current;
             var right = Convert(Eval(compound.Value), valueType, computeType);
             var widened = Convert(current, target, computeType);
             return Convert(EmitArithmetic(op.Value, computeType, widened, right, compound.Value.Syntax), computeType, target);
         });
-    }
-
-    private BinaryOp? MapCompound(BinaryOperatorKind kind, Scalar type, SyntaxNode syntax)
-    {
-        switch (kind)
-        {
-            case BinaryOperatorKind.Add: return BinaryOp.Add;
-            case BinaryOperatorKind.Subtract: return BinaryOp.Sub;
-            case BinaryOperatorKind.Multiply: return BinaryOp.Mul;
-            case BinaryOperatorKind.And: return BinaryOp.And;
-            case BinaryOperatorKind.Or: return BinaryOp.Or;
-            case BinaryOperatorKind.ExclusiveOr: return BinaryOp.Xor;
-            case BinaryOperatorKind.LeftShift: return BinaryOp.Shl;
-            case BinaryOperatorKind.RightShift: return type.Signed ? BinaryOp.ShrSigned : BinaryOp.ShrUnsigned;
-            case BinaryOperatorKind.UnsignedRightShift: return BinaryOp.ShrUnsigned;
-            case BinaryOperatorKind.Divide:
-                return type.Signed ? SignedDivide : BinaryOp.DivUnsigned;
-            case BinaryOperatorKind.Remainder:
-                return type.Signed ? SignedRemainder : BinaryOp.ModUnsigned;
-            default:
-                Report(DiagnosticCatalog.UnsupportedConstruct, syntax, $"Compound operator {kind}", "it has no eBPF lowering for this type");
-                return null;
-        }
     }
 
     private Operand EmitIncrement(IIncrementOrDecrementOperation increment, bool resultUsed)
