@@ -1,0 +1,214 @@
+using System.Net.NetworkInformation;
+using System.Text.Json.Nodes;
+using XdpCompiler.Runtime;
+
+namespace XdpCompiler.Cli;
+
+internal static class LinkCommands
+{
+    public static Command Attach { get; } = new("attach", """
+        Usage: xdpc attach FILE.o [--program NAME] --interface IF --pin PATH [--mode auto|generic|native] [--json]
+
+        Loads the object (maps declared pinned are pinned or reused under /sys/fs/bpf), attaches the program to the
+        interface through a bpf_link and pins the link at PATH, so the program stays attached after xdpc exits.
+        Remove it with: xdpc detach --pin PATH
+
+          --program NAME    the XDP program (optional when the object has only one)
+          --interface IF    the network interface
+          --pin PATH        where to pin the link; must be on a bpffs mount (e.g. /sys/fs/bpf/my_filter)
+          --mode MODE       auto (default: native when the driver has it), generic (skb) or native (driver)
+          --json            {program, interface, mode, linkId, programId, pin}
+        """, [], ["--program", "--interface", "--pin", "--mode"], ExecuteAttach);
+
+    public static Command Detach { get; } = new("detach", """
+        Usage: xdpc detach (--pin PATH | --interface IF) [--json]
+
+          --pin PATH      detach the link pinned at PATH (by xdpc attach) and remove the pin
+          --interface IF  detach every XDP bpf_link on the interface, whoever made it (pins of them then hold a
+                          detached link; remove them with rm). Programs attached by netlink (ip link set xdp)
+                          are not links: remove those with ip link set dev IF xdp off.
+          --json          {detached: [{linkId, programId, interface}]}
+        """, [], ["--pin", "--interface"], ExecuteDetach);
+
+    public static Command List { get; } = new("list", """
+        Usage: xdpc list [--interface IF] [--all] [--json]
+
+        Shows the XDP programs attached to this network namespace's interfaces, as netlink reports them (the same
+        source as ip link), with the program's id and name.
+
+          --interface IF  only this interface
+          --all           also interfaces with nothing attached
+          --json          {interfaces: [{interface, index, mode, programId, program, ...}]}
+        """, ["--all"], ["--interface"], ExecuteList);
+
+    private static int ExecuteAttach(Arguments args, Output output)
+    {
+        var path = args.Single("FILE.o");
+        var interfaceName = args.Required("--interface");
+        var pin = args.Required("--pin");
+        var mode = args.Option("--mode") switch
+        {
+            null or "auto" => XdpMode.Auto,
+            "generic" or "skb" => XdpMode.Generic,
+            "native" or "driver" or "drv" => XdpMode.Native,
+            var other => throw new UsageException($"attach: --mode wants auto, generic or native, not '{other}'"),
+        };
+        if (File.Exists(pin))
+            throw new IOException($"{pin} already exists; detach it first (xdpc detach --pin {pin}) or choose another path");
+        var obj = ObjectFiles.Read(path);
+        var program = ObjectFiles.Program(obj, args.Option("--program"), "attach");
+        using var loaded = BpfObjectLoader.Load(ObjectFiles.Only(obj, program));
+        output.Warnings(loaded.Warnings);
+        // Until the pin exists the link lives only in this process: disposing it on any failure detaches again.
+        using var link = loaded.Program(program.Name).Attach(interfaceName, mode);
+        link.Pin(pin);
+        var attachment = link.Query();
+        var linkId = link.Id;
+        var programId = link.ProgramId;
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["program"] = program.Name,
+                ["interface"] = interfaceName,
+                ["interfaceIndex"] = link.InterfaceIndex,
+                ["mode"] = attachment.Mode.ToString().ToLowerInvariant(),
+                ["linkId"] = linkId,
+                ["programId"] = programId,
+                ["pin"] = pin,
+                ["warnings"] = new JsonArray(loaded.Warnings.Select(w => (JsonNode?)w).ToArray()),
+            });
+        }
+        else
+        {
+            output.Out.WriteLine($"attached {program.Name} to {interfaceName} ({attachment.Mode.ToString().ToLowerInvariant()} mode): link {linkId}, program {programId}, pinned at {pin}");
+        }
+        return Cli.Success;
+    }
+
+    private static int ExecuteDetach(Arguments args, Output output)
+    {
+        args.NoPositionals();
+        var pin = args.Option("--pin");
+        var interfaceName = args.Option("--interface");
+        if ((pin is null) == (interfaceName is null))
+            throw new UsageException("detach: give exactly one of --pin PATH or --interface IF");
+        var detached = new List<LinkDescription>();
+        if (pin is not null)
+        {
+            using (var fd = KernelObjects.OpenPin(pin))
+            {
+                var link = KernelObjects.DescribeLink(fd, $"the object pinned at {pin}");
+                if (link.Type != KernelObjects.LinkTypeXdp)
+                    throw new InvalidOperationException($"{pin} is not a pinned XDP link (bpf link type {link.Type}); nothing was detached");
+                KernelObjects.Detach(fd, $"the XDP link pinned at {pin}");
+                detached.Add(link);
+            }
+            File.Delete(pin);
+        }
+        else
+        {
+            var index = NetworkInterfaces.IndexOf(interfaceName!);
+            var links = KernelObjects.XdpLinks();
+            try
+            {
+                foreach (var (fd, link) in links.Where(l => l.Link.InterfaceIndex == index))
+                {
+                    KernelObjects.Detach(fd, $"XDP link {link.Id} on {interfaceName}");
+                    detached.Add(link);
+                }
+            }
+            finally
+            {
+                foreach (var (fd, _) in links)
+                    fd.Dispose();
+            }
+            if (detached.Count == 0)
+            {
+                var attachment = XdpQuery.Get(interfaceName!);
+                throw new InvalidOperationException(attachment.IsAttached
+                    ? $"{interfaceName} has XDP program {attachment.ProgramId} attached without a bpf_link (by netlink); remove it with: ip link set dev {interfaceName} xdp off"
+                    : $"{interfaceName} has no XDP program attached");
+            }
+        }
+
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["detached"] = new JsonArray(detached.Select(l => (JsonNode?)new JsonObject
+                {
+                    ["linkId"] = l.Id,
+                    ["programId"] = l.ProgramId,
+                    ["interface"] = NetworkInterfaces.NameOf(l.InterfaceIndex) ?? interfaceName,
+                    ["interfaceIndex"] = l.InterfaceIndex,
+                }).ToArray()),
+            });
+        }
+        else
+        {
+            foreach (var l in detached)
+                output.Out.WriteLine($"detached link {l.Id} (program {l.ProgramId}) from {NetworkInterfaces.NameOf(l.InterfaceIndex) ?? interfaceName ?? $"ifindex {l.InterfaceIndex}"}" + (pin is null ? "" : $"; removed {pin}"));
+        }
+        return Cli.Success;
+    }
+
+    private static int ExecuteList(Arguments args, Output output)
+    {
+        args.NoPositionals();
+        var only = args.Option("--interface");
+        var all = args.Flag("--all") || only is not null;
+        var names = only is not null
+            ? [only]
+            : NetworkInterface.GetAllNetworkInterfaces().Select(i => i.Name).Distinct().ToList();
+        var rows = new List<XdpAttachment>();
+        foreach (var name in names)
+        {
+            XdpAttachment attachment;
+            try
+            {
+                attachment = XdpQuery.Get(name);
+            }
+            catch (BpfException) when (only is null)
+            {
+                continue; // removed between listing and query
+            }
+            if (all || attachment.IsAttached)
+                rows.Add(attachment);
+        }
+        rows.Sort((a, b) => a.InterfaceIndex.CompareTo(b.InterfaceIndex));
+
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["interfaces"] = new JsonArray(rows.Select(r => (JsonNode?)new JsonObject
+                {
+                    ["interface"] = r.InterfaceName,
+                    ["index"] = r.InterfaceIndex,
+                    ["mode"] = r.Mode.ToString().ToLowerInvariant(),
+                    ["programId"] = r.ProgramId,
+                    ["program"] = r.ProgramId == 0 ? null : KernelObjects.ProgramName(r.ProgramId),
+                    ["nativeProgramId"] = r.NativeProgramId,
+                    ["genericProgramId"] = r.GenericProgramId,
+                    ["offloadProgramId"] = r.OffloadProgramId,
+                }).ToArray()),
+            });
+            return Cli.Success;
+        }
+        if (rows.Count == 0)
+        {
+            output.Out.WriteLine("no XDP programs attached" + (all ? "" : " (--all lists every interface)"));
+            return Cli.Success;
+        }
+        output.Out.WriteLine($"{"INTERFACE",-16} {"INDEX",5}  {"MODE",-8} {"PROG ID",7}  PROGRAM");
+        foreach (var r in rows)
+        {
+            var program = r.Mode == XdpAttachedMode.Multiple
+                ? $"native {r.NativeProgramId}, generic {r.GenericProgramId}, offload {r.OffloadProgramId}"
+                : r.ProgramId == 0 ? "-" : KernelObjects.ProgramName(r.ProgramId) ?? "?";
+            output.Out.WriteLine($"{r.InterfaceName,-16} {r.InterfaceIndex,5}  {r.Mode.ToString().ToLowerInvariant(),-8} {(r.ProgramId == 0 ? "-" : r.ProgramId.ToString()),7}  {program}");
+        }
+        return Cli.Success;
+    }
+}

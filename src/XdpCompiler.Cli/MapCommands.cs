@@ -1,0 +1,79 @@
+using System.Text.Json.Nodes;
+using XdpCompiler.Core.Objects;
+using XdpCompiler.Runtime;
+
+namespace XdpCompiler.Cli;
+
+internal static class MapCommands
+{
+    public const string Help = """
+        Usage: xdpc map dump --pin PATH [--max N] [--json]
+
+        Commands:
+          dump  print the entries of the map pinned at PATH (keys and values in hex; per-CPU maps one value per CPU)
+        """;
+
+    public static Command Dump { get; } = new("map dump", """
+        Usage: xdpc map dump --pin PATH [--max N] [--json]
+
+        Prints the entries of the map pinned at PATH: its type and sizes as the kernel reports them, then each key and
+        value in hex (per-CPU maps: one value per possible CPU).
+
+          --pin PATH  the pinned map (e.g. /sys/fs/bpf/counters)
+          --max N     stop after N entries (default: all)
+          --json      {pin, name, type, keySize, valueSize, maxEntries, entries: [{key, value | values}]}
+        """, [], ["--pin", "--max"], Execute);
+
+    private static int Execute(Arguments args, Output output)
+    {
+        args.NoPositionals();
+        var pin = args.Required("--pin");
+        var max = args.UInt("--max", uint.MaxValue);
+        MapDescription info;
+        using (var fd = KernelObjects.OpenPin(pin))
+            info = KernelObjects.DescribeMap(fd, $"the object pinned at {pin}");
+        var name = info.Name.Length == 0 ? Path.GetFileName(pin) : info.Name;
+        var definition = new BpfMap(name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags);
+        using var map = LoadedMap.OpenPinned(pin, definition);
+
+        var entries = new List<(byte[] Key, byte[] Value)>();
+        foreach (var key in map.Keys())
+        {
+            if (entries.Count >= max)
+                break;
+            if (map.Lookup(key) is { } value)
+                entries.Add((key, value));
+        }
+
+        var stride = map.PerCpuValueStride;
+        IEnumerable<string> PerCpu(byte[] value) => Enumerable.Range(0, value.Length / stride)
+            .Select(cpu => Convert.ToHexStringLower(value.AsSpan(cpu * stride, map.ValueSize)));
+
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["pin"] = pin,
+                ["name"] = info.Name,
+                ["id"] = info.Id,
+                ["type"] = definition.Type.ToString(),
+                ["keySize"] = info.KeySize,
+                ["valueSize"] = info.ValueSize,
+                ["maxEntries"] = info.MaxEntries,
+                ["flags"] = info.Flags,
+                ["entries"] = new JsonArray(entries.Select(e => (JsonNode?)(map.IsPerCpu
+                    ? new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["values"] = new JsonArray(PerCpu(e.Value).Select(v => (JsonNode?)v).ToArray()) }
+                    : new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["value"] = Convert.ToHexStringLower(e.Value) })).ToArray()),
+            });
+            return Cli.Success;
+        }
+        output.Out.WriteLine($"map {info.Name} (id {info.Id}): {definition.Type}, key {info.KeySize} B, value {info.ValueSize} B, max_entries {info.MaxEntries}, {entries.Count} entries shown");
+        foreach (var (key, value) in entries)
+        {
+            output.Out.WriteLine(map.IsPerCpu
+                ? $"{Convert.ToHexStringLower(key)}: " + string.Join(" ", PerCpu(value).Select((v, cpu) => $"cpu{cpu}={v}"))
+                : $"{Convert.ToHexStringLower(key)}: {Convert.ToHexStringLower(value)}");
+        }
+        return Cli.Success;
+    }
+}

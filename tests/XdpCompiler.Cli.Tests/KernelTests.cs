@@ -1,0 +1,248 @@
+using XdpCompiler.Core.Objects;
+using XdpCompiler.Runtime;
+using XdpCompiler.TestKit;
+using Xunit;
+using static XdpCompiler.Cli.Tests.CliHarness;
+
+namespace XdpCompiler.Cli.Tests;
+
+/// <summary>Commands that load into the real kernel.</summary>
+public sealed class KernelTests
+{
+    [KernelFact]
+    public void Verify_accepts_a_good_program_with_statistics()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var result = Run("verify", path);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("xdp_count: OK (11 instructions", result.Output);
+        Assert.Contains("verifier processed", result.Output);
+    }
+
+    [KernelFact]
+    public void Verify_json_reports_ok_and_stats()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var result = Run("verify", path, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = result.Json();
+        Assert.True(json.RootElement.GetProperty("ok").GetBoolean());
+        var program = json.RootElement.GetProperty("programs")[0];
+        Assert.True(program.GetProperty("ok").GetBoolean());
+        Assert.True(program.GetProperty("stats").GetProperty("processedInstructions").GetInt32() > 0);
+    }
+
+    [KernelFact]
+    public void Verify_points_a_rejection_at_its_source_line_and_exits_1()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, Unchecked());
+
+        var result = Run("verify", path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Unchecked.cs:8:13: error: xdp_unchecked: rejected by the verifier at instruction 1", result.Output);
+        Assert.Contains("invalid access to packet", result.Output);
+        Assert.Contains("source: byte first = *data;", result.Output);
+        Assert.Contains("likely: a packet read or write the bounds checks do not cover", result.Output);
+        Assert.DoesNotContain("verifier log:", result.Output);
+
+        var withLog = Run("verify", path, "--log");
+        Assert.Equal(1, withLog.ExitCode);
+        Assert.Contains("verifier log:", withLog.Output);
+        Assert.Contains("R2=pkt", withLog.Output);
+    }
+
+    [KernelFact]
+    public void Verify_reports_each_program_and_json_carries_the_rejection()
+    {
+        using var temp = new TempDirectory();
+        var obj = Unchecked() with { Programs = [SampleObjects.PassWithLine("xdp_good"), .. Unchecked().Programs] };
+        var path = Write(temp, obj);
+
+        var result = Run("verify", path, "--json", "--log");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = result.Json();
+        Assert.False(json.RootElement.GetProperty("ok").GetBoolean());
+        var programs = json.RootElement.GetProperty("programs");
+        Assert.True(programs[0].GetProperty("ok").GetBoolean());
+        var rejection = programs[1].GetProperty("rejection");
+        Assert.Equal("Unchecked.cs", rejection.GetProperty("file").GetString());
+        Assert.Equal(8, rejection.GetProperty("line").GetInt32());
+        Assert.Equal(13, rejection.GetProperty("column").GetInt32());
+        Assert.Contains("invalid access to packet", rejection.GetProperty("reason").GetString());
+        Assert.NotNull(rejection.GetProperty("explanation").GetString());
+        Assert.Contains("R2=pkt", rejection.GetProperty("log").GetString());
+    }
+
+    [KernelFact]
+    public void Run_prints_the_action_and_the_packet()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var result = Run("run", path, "--packet", PacketHex, "--repeat", "3");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("action:   XDP_PASS (2)", result.Output);
+        Assert.Contains("(average of 3 runs)", result.Output);
+        Assert.Contains(PacketHex[..32], result.Output);
+    }
+
+    [KernelFact]
+    public void Run_json_parses()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, SampleObjects.WithPrograms(SampleObjects.Pass("xdp_a"), SampleObjects.Pass("xdp_b")));
+
+        var ambiguous = Run("run", path, "--packet", PacketHex);
+        Assert.Equal(2, ambiguous.ExitCode);
+        Assert.Contains("--program", ambiguous.Errors);
+
+        var result = Run("run", path, "--program", "xdp_b", "--packet", PacketHex, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = result.Json();
+        Assert.Equal("XDP_PASS", json.RootElement.GetProperty("action").GetString());
+        Assert.Equal(2u, json.RootElement.GetProperty("returnValue").GetUInt32());
+        Assert.Equal(PacketHex, json.RootElement.GetProperty("packet").GetString());
+    }
+
+    [KernelFact]
+    public void Run_names_an_unknown_program()
+    {
+        using var temp = new TempDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var result = Run("run", path, "--program", "nope", "--packet", PacketHex);
+
+        Assert.Equal(1, result.ExitCode);
+        result.AssertOneLineError();
+        Assert.Contains("no XDP program 'nope' (programs: xdp_count)", result.Errors);
+    }
+
+    [KernelFact]
+    public void Attach_pins_a_link_that_list_shows_and_detach_removes()
+    {
+        using var temp = new TempDirectory();
+        using var ns = Netns.Create();
+        using var bpffs = new BpfFsDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+        var pin = bpffs.Combine("link");
+        try
+        {
+            var attach = Run("attach", path, "--interface", ns.HostInterface, "--mode", "generic", "--pin", pin, "--json");
+            Assert.True(attach.ExitCode == 0, attach.Errors);
+            using (var json = attach.Json())
+            {
+                Assert.Equal("generic", json.RootElement.GetProperty("mode").GetString());
+                var programId = json.RootElement.GetProperty("programId").GetUInt32();
+                // The process's objects are closed: only the pin keeps the program attached.
+                Assert.Equal(programId, XdpQuery.Get(ns.HostInterface).ProgramId);
+            }
+            Assert.True(File.Exists(pin));
+
+            var list = Run("list", "--json");
+            Assert.Equal(0, list.ExitCode);
+            using (var json = list.Json())
+            {
+                var row = json.RootElement.GetProperty("interfaces").EnumerateArray()
+                    .Single(r => r.GetProperty("interface").GetString() == ns.HostInterface);
+                Assert.Equal("generic", row.GetProperty("mode").GetString());
+                Assert.Equal("xdp_count", row.GetProperty("program").GetString());
+            }
+            var text = Run("list", "--interface", ns.HostInterface);
+            Assert.Contains("xdp_count", text.Output);
+
+            var again = Run("attach", path, "--interface", ns.HostInterface, "--pin", pin);
+            Assert.Equal(1, again.ExitCode);
+            again.AssertOneLineError();
+            Assert.Contains("already exists", again.Errors);
+
+            var detach = Run("detach", "--pin", pin);
+            Assert.True(detach.ExitCode == 0, detach.Errors);
+            Assert.Contains("detached link", detach.Output);
+            Assert.False(File.Exists(pin));
+            Assert.False(XdpQuery.Get(ns.HostInterface).IsAttached);
+            var after = Run("list", "--interface", ns.HostInterface, "--json");
+            using (var json = after.Json())
+                Assert.Equal("none", json.RootElement.GetProperty("interfaces")[0].GetProperty("mode").GetString());
+        }
+        finally
+        {
+            // A failed assertion must not leave the program attached (the namespace's deletion would also drop it).
+            if (File.Exists(pin))
+                Run("detach", "--pin", pin);
+        }
+    }
+
+    [KernelFact]
+    public void Detach_by_interface_finds_the_link()
+    {
+        using var temp = new TempDirectory();
+        using var ns = Netns.Create();
+        using var bpffs = new BpfFsDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+        var pin = bpffs.Combine("link");
+
+        Assert.Equal(0, Run("attach", path, "--interface", ns.HostInterface, "--mode", "generic", "--pin", pin).ExitCode);
+        var detach = Run("detach", "--interface", ns.HostInterface, "--json");
+
+        Assert.True(detach.ExitCode == 0, detach.Errors);
+        using var json = detach.Json();
+        Assert.Equal(ns.HostInterface, json.RootElement.GetProperty("detached")[0].GetProperty("interface").GetString());
+        Assert.False(XdpQuery.Get(ns.HostInterface).IsAttached);
+
+        var nothing = Run("detach", "--interface", ns.HostInterface);
+        Assert.Equal(1, nothing.ExitCode);
+        Assert.Contains("has no XDP program attached", nothing.Errors);
+    }
+
+    [KernelFact]
+    public void Attach_to_a_missing_interface_is_one_line()
+    {
+        using var temp = new TempDirectory();
+        using var bpffs = new BpfFsDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var result = Run("attach", path, "--interface", $"nx{Environment.ProcessId:x}", "--pin", bpffs.Combine("link"));
+
+        Assert.Equal(1, result.ExitCode);
+        result.AssertOneLineError();
+        Assert.Contains("ENODEV", result.Errors);
+    }
+
+    [KernelFact]
+    public void Map_dump_prints_a_pinned_map()
+    {
+        using var bpffs = new BpfFsDirectory();
+        var pin = bpffs.Combine("flows");
+        using (var map = LoadedMap.Create(new BpfMap("flows", BpfMapType.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16)))
+        {
+            map.Update(BitConverter.GetBytes(7u), BitConverter.GetBytes(42UL));
+            map.Pin(pin);
+        }
+
+        var text = Run("map", "dump", "--pin", pin);
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains("map flows", text.Output);
+        Assert.Contains("07000000: 2a00000000000000", text.Output);
+
+        var json = Run("map", "dump", "--pin", pin, "--json");
+        Assert.Equal(0, json.ExitCode);
+        using var document = json.Json();
+        Assert.Equal("Hash", document.RootElement.GetProperty("type").GetString());
+        Assert.Equal("2a00000000000000", document.RootElement.GetProperty("entries")[0].GetProperty("value").GetString());
+
+        var missing = Run("map", "dump", "--pin", bpffs.Combine("nothing"));
+        Assert.Equal(1, missing.ExitCode);
+        missing.AssertOneLineError();
+    }
+}
