@@ -60,6 +60,25 @@ public sealed class InteropTests
         Assert.Contains("Interlocked.Increment(ref *count);", dump, StringComparison.Ordinal);
     }
 
+    /// <summary>iproute2 and xdp-loader (both libbpf underneath) attach a generated object to an interface.</summary>
+    [KernelToolFact("ip", "xdp-loader")]
+    public void Iproute2AndXdpLoaderAttachAGeneratedObject()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("DropUdpAtomic.o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(("/src/DropUdpAtomic.cs", GeneratorHarness.ProgramSource("DropUdpAtomic"))).Objects["DropUdpAtomic"]);
+        using var ns = Netns.Create();
+
+        Tools.Run("ip", "-n", ns.Name, "link", "set", "dev", ns.PeerInterface, "xdpgeneric", "obj", path, "sec", "xdp");
+        Assert.Contains("name xdp_drop_udp", Tools.Run("ip", "-n", ns.Name, "link", "show", ns.PeerInterface).Output);
+        Tools.Run("ip", "-n", ns.Name, "link", "set", "dev", ns.PeerInterface, "xdpgeneric", "off");
+
+        var load = ns.TryExec("xdp-loader", "load", "-m", "skb", ns.PeerInterface, path);
+        Assert.True(load.ExitCode == 0, $"xdp-loader load failed:\n{load.Error}\n{load.Output}");
+        Assert.Contains("xdp_drop_udp", ns.Exec("xdp-loader", "status", ns.PeerInterface));
+        ns.Exec("xdp-loader", "unload", "--all", ns.PeerInterface);
+    }
+
     /// <summary>The instruction texts of a listing ("r0 = 0x2"), without indices, labels and relocation lines.</summary>
     private static List<string> InstructionLines(string listing) => listing.Split('\n')
         .Select(l => l.Split('\t'))
