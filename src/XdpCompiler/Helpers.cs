@@ -52,6 +52,37 @@ public static class Bpf
         return XdpAction.Redirect;
     }
 
+    /// <summary>
+    /// <c>bpf_csum_diff</c>: the one's-complement checksum change when the <paramref name="fromSize"/> bytes at
+    /// <paramref name="from"/> are replaced by the <paramref name="toSize"/> bytes at <paramref name="to"/>, added to
+    /// <paramref name="seed"/> (-EINVAL when the sizes add up to more than 512). Fold the result to 16 bits
+    /// ((s &amp; 0xFFFF) + (s &gt;&gt; 16), twice) and treat 0xFFFF as 0: kernels before 6.12 return an unfolded 32-bit
+    /// sum, later ones a folded 16-bit value, and only the folded one's-complement value is the same everywhere.
+    /// </summary>
+    [BpfHelper(28)]
+    public static unsafe long CsumDiff(uint* from, uint fromSize, uint* to, uint toSize, uint seed)
+    {
+        if (fromSize + toSize > 512)
+            return -22;
+        var sum = Partial((byte*)to, toSize, seed) + (0xFFFF_FFFFul - Partial((byte*)from, fromSize, 0));
+        while (sum >> 32 != 0)
+            sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        return (long)sum;
+    }
+
+    /// <summary>The 32-bit one's-complement sum of little-endian 16-bit words (a last odd byte as a low byte).</summary>
+    private static unsafe ulong Partial(byte* data, uint length, uint seed)
+    {
+        ulong sum = seed;
+        for (var i = 0; i + 1 < length; i += 2)
+            sum += (ulong)(data[i] | data[i + 1] << 8);
+        if ((length & 1) != 0)
+            sum += data[length - 1];
+        while (sum >> 32 != 0)
+            sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        return sum;
+    }
+
     /// <summary>The interface of this thread's last <see cref="Redirect"/> (for tests; not available to programs).</summary>
     public static uint LastRedirectInterface => t_lastRedirect;
 }
