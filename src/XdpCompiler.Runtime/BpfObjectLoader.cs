@@ -117,8 +117,8 @@ public static class BpfObjectLoader
                 }
                 catch (BpfVerifierException rejected)
                 {
-                    // Linking appends subprograms after the entry program, so its own indices (and lines) still hold.
-                    throw rejected.WithSource(program.Lines);
+                    // Linking appends subprograms after the entry program; their lines are shifted to where they landed.
+                    throw rejected.WithSource(ProgramLinker.Lines(functions));
                 }
 
                 programs.Add(program.Name, loaded);

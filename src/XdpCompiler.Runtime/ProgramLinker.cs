@@ -15,6 +15,8 @@ namespace XdpCompiler.Runtime;
 /// </summary>
 internal static class ProgramLinker
 {
+    private const string BpfTextSection = ".text";
+
     /// <summary>A function placed in the linked program, at instruction <paramref name="Start"/>.</summary>
     internal sealed record PlacedFunction(BpfProgram Function, int Start);
 
@@ -51,8 +53,13 @@ internal static class ProgramLinker
                         var callee = placed.FirstOrDefault(p => p.Function.Name == relocation.Symbol);
                         if (callee is null)
                         {
-                            var target = obj.Programs.FirstOrDefault(p => p.Name == relocation.Symbol)
-                                ?? throw new InvalidOperationException($"{where}: calls '{relocation.Symbol}', which object {obj.Name} does not define.");
+                            // Each callee is appended once per entry program, however many calls reach it; its own
+                            // relocations (maps, globals, further calls) are applied when the loop reaches it.
+                            var target = obj.Programs.FirstOrDefault(p => p.Name == relocation.Symbol && p.Section == BpfTextSection)
+                                ?? obj.Programs.FirstOrDefault(p => p.Name == relocation.Symbol)
+                                ?? throw new InvalidOperationException($"{where}: calls '{relocation.Symbol}', which object {obj.Name} does not define (functions: {string.Join(", ", obj.Programs.Select(p => p.Name))}).");
+                            if (target.Instructions.IsDefaultOrEmpty)
+                                throw new InvalidOperationException($"{where}: calls '{relocation.Symbol}', which has no instructions.");
                             callee = new PlacedFunction(target, code.Count);
                             code.AddRange(target.Instructions);
                             placed.Add(callee);
@@ -101,32 +108,52 @@ internal static class ProgramLinker
             funcInfo = functions.Select(f => new FuncInfoRecord { InsnOff = (uint)f.Start, TypeId = funcIds[f.Function.Name] }).ToImmutableArray();
 
         var lines = new SortedDictionary<int, LineInfoRecord>();
+        var anyLines = functions.Any(f => !f.Function.Lines.IsDefaultOrEmpty);
         foreach (var (function, start) in functions)
         {
+            // The kernel wants a line at the first instruction of every subprogram as soon as there is any line info:
+            // a callee without one gets its first line, or a line naming it. The entry's lines are left as given, so
+            // bad ones still show as the kernel's refusal and a warning.
+            if (anyLines && start > 0 && (function.Lines.IsDefaultOrEmpty || !function.Lines.Any(l => l.InstructionIndex == 0)))
+            {
+                var first = function.Lines.IsDefaultOrEmpty
+                    ? new BpfLineInfo(0, "", 0, 0, function.Name)
+                    : function.Lines.OrderBy(l => l.InstructionIndex).First();
+                lines[start] = Record(start, first);
+            }
             foreach (var line in function.Lines)
             {
                 var at = start + line.InstructionIndex;
                 if (line.InstructionIndex < 0 || line.InstructionIndex >= function.Instructions.Length || lines.ContainsKey(at))
                     continue;
-                lines[at] = new LineInfoRecord
-                {
-                    InsnOff = (uint)at,
-                    FileNameOff = strings.Add(line.File),
-                    LineOff = strings.Add(line.LineText),
-                    LineCol = ((uint)Math.Max(line.Line, 0) << 10) | (uint)Math.Clamp(line.Column, 0, 1023),
-                };
+                lines[at] = Record(at, line);
             }
         }
         if (funcInfo.IsEmpty && lines.Count == 0)
             return null;
         return new ProgramDebugInfo(btf, funcInfo, lines.Values.ToImmutableArray());
+
+        LineInfoRecord Record(int at, BpfLineInfo line) => new()
+        {
+            InsnOff = (uint)at,
+            FileNameOff = strings.Add(line.File),
+            LineOff = strings.Add(line.LineText),
+            LineCol = ((uint)Math.Max(line.Line, 0) << 10) | (uint)Math.Clamp(line.Column, 0, 1023),
+        };
     }
+
+    /// <summary>The line info of every placed function, shifted to where it landed: verifier errors in callees find their source too.</summary>
+    internal static ImmutableArray<BpfLineInfo> Lines(ImmutableArray<PlacedFunction> functions) =>
+        functions.SelectMany(f => (f.Function.Lines.IsDefault ? ImmutableArray<BpfLineInfo>.Empty : f.Function.Lines)
+            .Select(l => l with { InstructionIndex = f.Start + l.InstructionIndex })).ToImmutableArray();
 
     /// <summary>Adds every line-info string to <paramref name="strings"/> before the BTF is written, so their offsets exist in the loaded BTF.</summary>
     internal static void AddLineStrings(BpfObject obj, BtfStringTable strings)
     {
+        strings.Add("");
         foreach (var program in obj.Programs)
         {
+            strings.Add(program.Name); // the line DebugInfo makes up for a function that has none
             foreach (var line in program.Lines)
             {
                 strings.Add(line.File);

@@ -83,6 +83,57 @@ public static class Bpf
         return sum;
     }
 
+    /// <summary>
+    /// <c>bpf_trace_printk</c>: writes a line to the kernel's trace pipe (<c>/sys/kernel/tracing/trace_pipe</c>) from a
+    /// constant <paramref name="format"/> with up to three integer arguments (<c>%d %i %u %x</c>, with <c>l</c>/<c>ll</c>).
+    /// For debugging only: it is slow and GPL-only. In .NET the line goes to <see cref="TraceWriter"/>.
+    /// </summary>
+    [BpfHelper(6)]
+    public static long TracePrintk(string format, ulong arg1 = 0, ulong arg2 = 0, ulong arg3 = 0)
+    {
+        var args = new[] { arg1, arg2, arg3 };
+        var text = new System.Text.StringBuilder();
+        var next = 0;
+        for (var i = 0; i < format.Length; i++)
+        {
+            if (format[i] != '%' || i + 1 >= format.Length)
+            {
+                text.Append(format[i]);
+                continue;
+            }
+
+            var j = i + 1;
+            var longs = 0;
+            while (j < format.Length && format[j] == 'l')
+            {
+                longs++;
+                j++;
+            }
+
+            if (j >= format.Length || next >= args.Length || format[j] is not ('d' or 'i' or 'u' or 'x'))
+            {
+                text.Append(format[i]);
+                continue;
+            }
+
+            var value = args[next++];
+            text.Append(format[j] switch
+            {
+                'x' => (longs == 0 ? (uint)value : value).ToString("x"),
+                'u' => (longs == 0 ? (uint)value : value).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _ => (longs == 0 ? (int)value : (long)value).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+            i = j;
+        }
+
+        var line = text.ToString();
+        TraceWriter.Write(line);
+        return line.Length;
+    }
+
+    /// <summary>Where <see cref="TracePrintk"/> writes when a program runs in .NET (nowhere by default).</summary>
+    public static TextWriter TraceWriter { get; set; } = TextWriter.Null;
+
     /// <summary>The interface of this thread's last <see cref="Redirect"/> (for tests; not available to programs).</summary>
     public static uint LastRedirectInterface => t_lastRedirect;
 }

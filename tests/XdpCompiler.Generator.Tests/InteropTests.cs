@@ -79,6 +79,40 @@ public sealed class InteropTests
         ns.Exec("xdp-loader", "unload", "--all", ns.PeerInterface);
     }
 
+    /// <summary>bpf_trace_printk writes the same line to the kernel's trace buffer as the .NET run writes to TraceWriter.</summary>
+    [KernelFact]
+    public void TracePrintkWritesTheFormattedLine()
+    {
+        const string trace = "/sys/kernel/tracing/trace";
+        if (!File.Exists(trace))
+            Tools.Run("mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing");
+        var run = GeneratorHarness.Run(("/src/Tracing.cs", GeneratorHarness.ProgramSource("Tracing")));
+        using var loaded = Runtime.BpfObjectLoader.Load(run.Objects["Tracing"], "Tracing");
+        var packet = new byte[137];
+        packet[0] = 0xAB;
+        packet[14] = 0x45;
+
+        loaded.Program("xdp_tracing").TestRun(packet);
+        Assert.Contains("xdp_tracing: len 137 first ab", File.ReadAllText(trace), StringComparison.Ordinal);
+
+        var written = new StringWriter();
+        Bpf.TraceWriter = written;
+        try
+        {
+            using var context = XdpContext.FromPacket(packet);
+            using var stream = new MemoryStream();
+            Assert.True(run.Output.Emit(stream).Success);
+            var method = System.Reflection.Assembly.Load(stream.ToArray()).GetType("Tracing")!.GetMethod("Run")!;
+            method.Invoke(null, new object[] { context });
+        }
+        finally
+        {
+            Bpf.TraceWriter = TextWriter.Null;
+        }
+
+        Assert.Equal("xdp_tracing: len 137 first ab\n", written.ToString());
+    }
+
     /// <summary>The instruction texts of a listing ("r0 = 0x2"), without indices, labels and relocation lines.</summary>
     private static List<string> InstructionLines(string listing) => listing.Split('\n')
         .Select(l => l.Split('\t'))

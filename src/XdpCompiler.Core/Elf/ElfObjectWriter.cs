@@ -14,9 +14,13 @@ namespace XdpCompiler.Core.Elf;
 /// the input, byte for byte.
 /// </summary>
 /// <remarks>
-/// Layout: null, .strtab, each program section followed by its .rel section, .maps, the data sections in the object's
-/// order, license, .BTF, .BTF.ext, .symtab. Symbols: the null symbol, then globals only (programs, maps, global
-/// variables, <c>_license</c>, then any undefined call targets). A global variable is an <c>STT_OBJECT</c> symbol with
+/// Layout: null, .strtab, <c>.text</c> (if any program is in it) and then each program section, each followed by its
+/// .rel section, .maps, the data sections in the object's order, license, .BTF, .BTF.ext, .symtab. Symbols: the null
+/// symbol, the <c>.text</c> functions as locals (clang's static functions; their BTF FUNCs are static too), then
+/// globals (programs, maps, global variables, <c>_license</c>, then any undefined call targets).
+/// A <see cref="BpfRelocationKind.Call"/> relocation is <c>R_BPF_64_32</c> against the callee's symbol, and the call's
+/// imm is written as -1 whatever the model holds, because libbpf takes the callee at the symbol's offset / 8 + imm + 1
+/// (a defined callee must be in <c>.text</c>, the only place libbpf looks). A global variable is an <c>STT_OBJECT</c> symbol with
 /// its offset and size, a relocation of it is <c>R_BPF_64_64</c> against that symbol with the instruction's own imm
 /// as the addend (libbpf adds the two), and its BTF is a global-allocated VAR in its section's DATASEC.
 /// Line info is sorted by instruction, one record per instruction (the first given wins, as the kernel demands strictly
@@ -27,7 +31,7 @@ public static class ElfObjectWriter
 {
     private const uint ShtProgBits = 1, ShtSymTab = 2, ShtStrTab = 3, ShtNoBits = 8, ShtRel = 9;
     private const ulong ShfWrite = 0x1, ShfAlloc = 0x2, ShfExecInstr = 0x4, ShfInfoLink = 0x40;
-    private const byte StbGlobal = 1, SttNoType = 0, SttObject = 1, SttFunc = 2;
+    private const byte StbLocal = 0, StbGlobal = 1, SttNoType = 0, SttObject = 1, SttFunc = 2;
     private const int ElfHeaderSize = 64, SectionHeaderSize = 64, SymbolSize = 24, RelSize = 16;
 
     public static byte[] Write(BpfObject obj)
@@ -41,7 +45,9 @@ public static class ElfObjectWriter
         Validate(obj, programs, maps, dataSections, types);
 
         // Programs grouped by section in order of first appearance; each starts where the previous one ends.
+        // .text goes first so its functions, local symbols, come before every global one in the symbol table.
         var sections = programs.Select(p => p.Section).Distinct(StringComparer.Ordinal)
+            .OrderBy(name => name == BpfElf.TextSection ? 0 : 1)
             .Select(name => new CodeSection(name, programs.Where(p => p.Section == name).ToImmutableArray()))
             .ToList();
 
@@ -92,7 +98,10 @@ public static class ElfObjectWriter
                 var program = section.Programs[i];
                 symbolIndex[program.Name] = symbols.Count;
                 symbols.Add(new ElfSymbolEntry(names.Add(program.Name), SttFunc, code,
-                    (ulong)section.Starts[i] * Instruction.Size, (ulong)program.Instructions.Length * Instruction.Size));
+                    (ulong)section.Starts[i] * Instruction.Size, (ulong)program.Instructions.Length * Instruction.Size)
+                {
+                    Local = section.Name == BpfElf.TextSection,
+                });
             }
             if (section.Programs.Any(p => !p.Relocations.IsDefaultOrEmpty))
             {
@@ -136,7 +145,7 @@ public static class ElfObjectWriter
         var symtab = Add(elfSections, new ElfSection(BpfElf.SymbolTableSection, ShtSymTab, 0, Array.Empty<byte>(), 8, SymbolSize)
         {
             LinkSection = strtab,
-            Info = 1, // index of the first non-local symbol: only the null symbol is local
+            Info = (uint)(1 + symbols.Count(s => s.Local)), // index of the first non-local symbol
         });
         foreach (var (rel, _) in pendingRelocations)
             rel.LinkSection = symtab;
@@ -181,13 +190,14 @@ public static class ElfObjectWriter
                 throw new ArgumentException($"{where}: the name must be a C identifier (it becomes an ELF symbol and a BTF FUNC).", nameof(obj));
             if (!names.Add(program.Name))
                 throw new ArgumentException($"{where}: the name is used twice (programs, maps and '_license' share one symbol table).", nameof(obj));
-            if (string.IsNullOrEmpty(program.Section) || program.Section.IndexOf('\0') >= 0 || program.Section.StartsWith(".", StringComparison.Ordinal))
-                throw new ArgumentException($"{where}: section '{program.Section}' is not a program section name (non-empty, no NUL, not starting with '.').", nameof(obj));
+            if (string.IsNullOrEmpty(program.Section) || program.Section.IndexOf('\0') >= 0
+                || (program.Section.StartsWith(".", StringComparison.Ordinal) && program.Section != BpfElf.TextSection))
+                throw new ArgumentException($"{where}: section '{program.Section}' is not a program section name (non-empty, no NUL, not starting with '.' unless it is .text).", nameof(obj));
             if (program.Instructions.IsDefaultOrEmpty)
                 throw new ArgumentException($"{where}: the program has no instructions.", nameof(obj));
             var second = SecondSlots(program.Instructions);
             foreach (var relocation in program.Relocations.IsDefault ? ImmutableArray<BpfRelocation>.Empty : program.Relocations)
-                ValidateRelocation(where, program, second, relocation, maps, variables);
+                ValidateRelocation(where, program, second, relocation, maps, variables, programs);
             foreach (var line in program.Lines.IsDefault ? ImmutableArray<BpfLineInfo>.Empty : program.Lines)
             {
                 if (line.InstructionIndex < 0 || line.InstructionIndex >= program.Instructions.Length)
@@ -269,7 +279,7 @@ public static class ElfObjectWriter
     }
 
     private static void ValidateRelocation(string where, BpfProgram program, bool[] second, BpfRelocation relocation,
-        ImmutableArray<BpfMap> maps, HashSet<string> variables)
+        ImmutableArray<BpfMap> maps, HashSet<string> variables, ImmutableArray<BpfProgram> programs)
     {
         var index = relocation.InstructionIndex;
         if (index < 0 || index >= program.Instructions.Length || second[index])
@@ -288,6 +298,8 @@ public static class ElfObjectWriter
                     throw new ArgumentException($"{where}: call relocation of '{relocation.Symbol}' at instruction {index} must point at a BPF-to-BPF call (src = 1), not {instruction}.");
                 if (!BpfElf.IsIdentifier(relocation.Symbol) || maps.Any(m => m.Name == relocation.Symbol) || relocation.Symbol == BpfElf.LicenseSymbol)
                     throw new ArgumentException($"{where}: call relocation at instruction {index} names '{relocation.Symbol}', which is not a function name.");
+                if (programs.FirstOrDefault(p => p.Name == relocation.Symbol) is { } callee && callee.Section != BpfElf.TextSection)
+                    throw new ArgumentException($"{where}: call relocation at instruction {index} calls '{relocation.Symbol}' in section '{callee.Section}'; libbpf calls only functions in .text, so put the callee there.");
                 break;
             case BpfRelocationKind.GlobalData:
                 if (!instruction.IsLoadImm64 || index + 1 >= program.Instructions.Length)
@@ -365,7 +377,7 @@ public static class ElfObjectWriter
         foreach (var symbol in symbols)
         {
             bytes.U32(symbol.NameOffset);
-            bytes.U8(symbol.NameOffset == 0 && symbol.Section is null ? (byte)0 : (byte)((StbGlobal << 4) | symbol.Type));
+            bytes.U8(symbol.NameOffset == 0 && symbol.Section is null ? (byte)0 : (byte)(((symbol.Local ? StbLocal : StbGlobal) << 4) | symbol.Type));
             bytes.U8(0); // STV_DEFAULT
             bytes.U16((ushort)(symbol.Section?.Index ?? 0));
             bytes.U64(symbol.Value);
@@ -446,7 +458,14 @@ public static class ElfObjectWriter
         /// <summary>Instruction index of each program within the section.</summary>
         public ImmutableArray<int> Starts { get; }
 
-        public byte[] Encode() => Instruction.Encode(Programs.SelectMany(p => p.Instructions).ToArray());
+        public byte[] Encode() => Instruction.Encode(Programs.SelectMany(CallsWithLibbpfImm).ToArray());
+
+        private static IEnumerable<Instruction> CallsWithLibbpfImm(BpfProgram program)
+        {
+            var calls = new HashSet<int>((program.Relocations.IsDefault ? ImmutableArray<BpfRelocation>.Empty : program.Relocations)
+                .Where(r => r.Kind == BpfRelocationKind.Call).Select(r => r.InstructionIndex));
+            return program.Instructions.Select((instruction, i) => calls.Contains(i) ? instruction with { Imm = -1 } : instruction);
+        }
     }
 
     private sealed class ElfSection(string name, uint type, ulong flags, byte[] data, ulong alignment, ulong entrySize)
@@ -466,7 +485,10 @@ public static class ElfObjectWriter
         public uint Info { get; set; }
     }
 
-    private readonly record struct ElfSymbolEntry(uint NameOffset, byte Type, ElfSection? Section, ulong Value, ulong Size);
+    private readonly record struct ElfSymbolEntry(uint NameOffset, byte Type, ElfSection? Section, ulong Value, ulong Size)
+    {
+        public bool Local { get; init; }
+    }
 
     /// <summary>A growable little-endian byte buffer.</summary>
     private sealed class ByteBuffer

@@ -144,7 +144,10 @@ internal sealed class ObjectBtfBuilder
             if (_types[i] is BtfFunc f && f.Name == program.Name)
                 return (uint)(i + 1);
         }
-        return Append(new BtfFunc(program.Name, program.IsXdp ? XdpProto() : VoidCtxProto(), BtfFuncLinkage.Global));
+        // A .text subprogram is static, as clang makes a static __noinline function: the kernel verifies a global one
+        // on its own, against its BTF argument types, which a made-up prototype could not satisfy.
+        var linkage = program.Section == BpfElf.TextSection ? BtfFuncLinkage.Static : BtfFuncLinkage.Global;
+        return Append(new BtfFunc(program.Name, program.IsXdp ? XdpProto() : VoidCtxProto(), linkage));
     }
 
     private uint XdpProto()

@@ -70,6 +70,27 @@ internal sealed partial class MethodLowering
 
         foreach (var argument in invocation.Arguments)
         {
+            // A constant string (bpf_trace_printk's format) goes to the stack, NUL-terminated, as a pointer and a size.
+            if (argument.Value.Type?.SpecialType == SpecialType.System_String)
+            {
+                if (argument.Value.ConstantValue is not { HasValue: true, Value: string text })
+                    return Fail(DiagnosticCatalog.StringUse, argument.Syntax, argument.Syntax.ToString());
+                var bytes = System.Text.Encoding.UTF8.GetBytes(text + "\0");
+                var slot = new Address(Reg.R10, _function.AllocateStack((bytes.Length + 7) & ~7, 8));
+                for (var offset = 0; offset < bytes.Length; offset += 8)
+                {
+                    long word = 0;
+                    for (var b = 0; b < 8 && offset + b < bytes.Length; b++)
+                        word |= (long)bytes[offset + b] << (8 * b);
+                    var chunk = Math.Min(8, bytes.Length - offset) > 4 ? 8 : 4;
+                    Store(new Address(Reg.R10, slot.Offset + offset), new Scalar(chunk, false, false, false, argument.Value.Type), Operand.Imm(word), argument.Syntax);
+                }
+
+                arguments.Add(Operand.Reg(ToRegister(AddressToValue(slot))));
+                arguments.Add(Operand.Imm(bytes.Length));
+                continue;
+            }
+
             if (!CheckScalar(argument.Value.Type!, argument.Syntax, out _))
                 return Operand.Imm(0);
             var value = Eval(argument.Value);

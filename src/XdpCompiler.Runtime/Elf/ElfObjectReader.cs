@@ -12,11 +12,20 @@ namespace XdpCompiler.Runtime.Elf;
 /// <summary>
 /// Reads a BPF ELF relocatable object — ours or clang's — into the <see cref="BpfObject"/> model, with LibObjectFile
 /// doing the ELF parsing. It accepts what the model can express (entry programs, BTF-defined maps, global data in
-/// <c>.data*</c>/<c>.rodata*</c>/<c>.bss*</c>, license, BTF, line info) and refuses the rest with
-/// <see cref="BpfObjectFormatException"/>: subprograms in <c>.text</c>, legacy <c>maps</c>, externs (kfuncs, ksyms,
+/// <c>.data*</c>/<c>.rodata*</c>/<c>.bss*</c>, license, BTF, line info, BPF-to-BPF calls into <c>.text</c>) and
+/// refuses the rest with <see cref="BpfObjectFormatException"/>: function references (callbacks), legacy <c>maps</c>,
+/// externs (kfuncs, ksyms,
 /// <c>.kconfig</c>), references to data outside every variable, CO-RE relocations, map-in-map
 /// initialisers. It never returns a partial model.
 /// </summary>
+/// <remarks>
+/// Each function symbol in <c>.text</c> (clang's <c>static __noinline</c> functions) becomes a
+/// <see cref="BpfProgram"/> of section <c>.text</c>, which the loader appends to the entry programs that call it. Every
+/// BPF-to-BPF call (<c>call</c> with src = 1) gets a <see cref="BpfRelocationKind.Call"/> relocation naming its callee
+/// and imm = -1, however clang encoded it: R_BPF_64_32 against the function's symbol, R_BPF_64_32 against the
+/// <c>.text</c> section symbol with the target in imm, or no relocation and a pc-relative imm inside <c>.text</c>.
+/// In each case the target is libbpf's: the symbol's offset / 8 + imm + 1 (the call's own index for pc-relative calls).
+/// </remarks>
 public static class ElfObjectReader
 {
     /// <summary>Reads the object at <paramref name="path"/>, named after the file (without <c>.o</c> / <c>.bpf.o</c>).</summary>
@@ -170,22 +179,11 @@ public static class ElfObjectReader
                 var executable = (section.Flags & ElfSectionFlags.Executable) != 0;
                 if (executable && section.Type == ElfSectionType.ProgBits)
                 {
+                    // .text holds the subprograms; it is read like a program section, and the loader links its
+                    // functions into the entry programs that call them.
                     if (sectionName == BpfElf.TextSection)
-                    {
                         text = section;
-                        if (section.Size > 0)
-                        {
-                            var functions = SymbolsIn(section).Where(s => s.Symbol.Type == ElfSymbolType.Function).Select(s => s.Symbol.Name.Value).ToList();
-                            throw NotSupported(
-                                $"BPF-to-BPF subprograms in .text ({(functions.Count > 0 ? string.Join(", ", functions) : $"{section.Size} bytes")}) are not supported yet; " +
-                                "mark the functions __always_inline or make them programs of their own.",
-                                sectionName, functions.FirstOrDefault());
-                        }
-                    }
-                    else
-                    {
-                        programs.Add(section);
-                    }
+                    programs.Add(section);
                     continue;
                 }
                 switch (sectionName)
@@ -334,7 +332,7 @@ public static class ElfObjectReader
                 foreach (var (symbol, _) in functions)
                 {
                     var symbolName = symbol.Name.Value ?? "";
-                    if (symbol.Bind == ElfSymbolBind.Local)
+                    if (symbol.Bind == ElfSymbolBind.Local && section != sections.Text)
                         throw Error("the program is static (STB_LOCAL); libbpf refuses static programs outside .text. Make it global.", sectionName, symbolName);
                     if (symbol.Value % Instruction.Size != 0 || symbol.Size % Instruction.Size != 0 || symbol.Size == 0)
                         throw Error($"function at offset {symbol.Value}, size {symbol.Size} is not a whole number of 8-byte instructions.", sectionName, symbolName);
@@ -365,7 +363,72 @@ public static class ElfObjectReader
                 foreach (var entry in table.Entries)
                     AddRelocation(result, sections, target, entry);
             }
+            foreach (var duplicate in result.GroupBy(p => p.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+                throw NotSupported(
+                    $"function '{duplicate.Key}' is defined {duplicate.Count()} times (in {string.Join(", ", duplicate.Select(p => SectionName(p.Section)))}); calls and programs are found by name, so names must be unique.",
+                    SectionName(duplicate.First().Section), duplicate.Key);
+            AddPcRelativeCalls(result, sections);
             return result;
+        }
+
+        /// <summary>
+        /// Calls clang leaves without a relocation: a static function calling another one in the same section, with
+        /// the target as a pc-relative imm. libbpf resolves those only inside <c>.text</c>, so elsewhere they are
+        /// refused.
+        /// </summary>
+        private void AddPcRelativeCalls(List<ProgramBuilder> programs, Sections sections)
+        {
+            foreach (var program in programs)
+            {
+                var sectionName = SectionName(program.Section);
+                var relocated = program.Relocations.Select(r => r.InstructionIndex).ToHashSet();
+                for (var index = 0; index < program.Instructions.Length; index++)
+                {
+                    var instruction = program.Instructions[index];
+                    if (instruction.IsLoadImm64)
+                    {
+                        index++;
+                        continue;
+                    }
+                    if (!instruction.IsCall || instruction.Src != 1 || relocated.Contains(index))
+                        continue;
+                    var where = $"BPF-to-BPF call at instruction {index} of function '{program.Name}'";
+                    if (program.Section != sections.Text)
+                        throw NotSupported(
+                            $"{where} has no relocation (a pc-relative call to imm {instruction.Imm}); libbpf resolves those only inside .text, so such calls are not supported.",
+                            sectionName, program.Name);
+                    var target = (long)(program.Start / Instruction.Size) + index + instruction.Imm + 1;
+                    var callee = FunctionAt(programs, program.Section, target * Instruction.Size)
+                        ?? throw Error($"{where} jumps to instruction {target} of {sectionName}, which is not the start of a function.", sectionName, program.Name);
+                    program.Instructions[index] = instruction with { Imm = -1 };
+                    program.Relocations.Add(new BpfRelocation(index, callee.Name, BpfRelocationKind.Call));
+                }
+            }
+        }
+
+        private static ProgramBuilder? FunctionAt(List<ProgramBuilder> programs, ElfSection section, long byteOffset) =>
+            byteOffset < 0 ? null : programs.FirstOrDefault(p => p.Section == section && p.Start == (ulong)byteOffset);
+
+        /// <summary>
+        /// A call relocation, as libbpf reads it: the callee starts at the symbol's value / 8 + imm + 1 instructions
+        /// into <c>.text</c>, whether the symbol is the function's own (imm = -1) or the section's (imm = the offset).
+        /// </summary>
+        private void AddCallRelocation(List<ProgramBuilder> programs, Sections sections, ProgramBuilder program, int index,
+            ElfSymbol symbol, ElfSection symbolSection, string where)
+        {
+            var sectionName = SectionName(program.Section);
+            var symbolSectionName = SectionName(symbolSection);
+            var symbolName = symbol.Type == ElfSymbolType.Section ? symbolSectionName : symbol.Name.Value ?? "";
+            if (symbolSection != sections.Text)
+                throw NotSupported($"{where} is a BPF-to-BPF call to '{symbolName}' in {symbolSectionName}; libbpf calls only functions in .text, so calls into program sections are not supported.", sectionName, symbolName);
+            var instruction = program.Instructions[index];
+            if (symbol.Value % Instruction.Size != 0)
+                throw Error($"{where} calls '{symbolName}' at offset {symbol.Value}, which is not on an instruction boundary.", sectionName, symbolName);
+            var target = (long)symbol.Value + ((long)instruction.Imm + 1) * Instruction.Size;
+            var callee = FunctionAt(programs, symbolSection, target)
+                ?? throw Error($"{where} calls offset {target} of {symbolSectionName} ('{symbolName}' + imm {instruction.Imm}), which is not the start of a function.", sectionName, symbolName);
+            program.Instructions[index] = instruction with { Imm = -1 };
+            program.Relocations.Add(new BpfRelocation(index, callee.Name, BpfRelocationKind.Call));
         }
 
         private void AddRelocation(List<ProgramBuilder> programs, Sections sections, ElfSection target, ElfRelocation entry)
@@ -408,10 +471,16 @@ public static class ElfObjectReader
                 AddDataRelocation(program, index, symbol, symbolSection, where);
                 return;
             }
-            if (symbolSection == sections.Text || sections.Programs.Contains(symbolSection))
+            if (sections.Programs.Contains(symbolSection))
             {
-                var what = instruction.IsCall ? "BPF-to-BPF call" : "function reference (callback)";
-                throw NotSupported($"{where} is a {what} to '{(symbol.Type == ElfSymbolType.Section ? symbolSectionName : symbolName)}' in {symbolSectionName}; calls between BPF functions are not supported yet.", sectionName, symbolName);
+                if (type == BpfElf.RelocationCall && instruction.IsCall && instruction.Src == 1)
+                {
+                    AddCallRelocation(programs, sections, program, index, symbol, symbolSection, where);
+                    return;
+                }
+                if (instruction.IsCall)
+                    throw Error($"{where} is an R_BPF_64_32 call relocation against '{symbolName}' on {instruction}, which is not a BPF-to-BPF call (src = 1).", sectionName, symbolName);
+                throw NotSupported($"{where} is a function reference (callback, e.g. for bpf_loop) to '{(symbol.Type == ElfSymbolType.Section ? symbolSectionName : symbolName)}' in {symbolSectionName}; function references are not supported yet.", sectionName, symbolName);
             }
             throw Error($"{where} refers to '{symbolName}' in section '{symbolSectionName}', which is neither .maps nor code nor global data.", sectionName, symbolName);
         }

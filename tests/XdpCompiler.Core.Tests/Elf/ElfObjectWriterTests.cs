@@ -233,11 +233,52 @@ public class ElfObjectWriterTests
         Assert.True(symbol.SectionLink.IsSpecial); // undefined: the callee lives elsewhere
     }
 
+    [Fact]
+    public void Text_functions_are_local_symbols_with_static_btf_and_calls_to_them_R_BPF_64_32_with_imm_minus_one()
+    {
+        var callee = new BpfProgram("helper_fn", ".text",
+            ImmutableArray.Create(Instruction.Mov64(Reg.R0, 2), Instruction.Exit()),
+            ImmutableArray<BpfRelocation>.Empty, ImmutableArray<BpfLineInfo>.Empty);
+        // imm 7 in the model: the writer writes -1, which is what libbpf needs with a relocation against the callee.
+        var caller = new BpfProgram("caller", "xdp",
+            ImmutableArray.Create(Instruction.CallLocal(7), Instruction.Exit()),
+            ImmutableArray.Create(new BpfRelocation(0, "helper_fn", BpfRelocationKind.Call)), ImmutableArray<BpfLineInfo>.Empty);
+
+        var bytes = ElfObjectWriter.Write(SampleObjects.WithPrograms(caller, callee));
+        var elf = Parse(bytes);
+
+        Assert.Equal(["", ".strtab", ".text", "xdp", ".relxdp", "license", ".BTF", ".BTF.ext", ".symtab"],
+            elf.Sections.Select(s => s.Name.Value ?? "").ToArray());
+        var symtab = elf.Sections.OfType<ElfSymbolTable>().Single();
+        var function = symtab.Entries.Single(s => s.Name.Value == "helper_fn");
+        Assert.Equal((ElfSymbolType.Function, ElfSymbolBind.Local, 0ul, 16ul), (function.Type, function.Bind, function.Value, function.Size));
+        Assert.Same(Section(elf, ".text"), function.SectionLink.Section);
+        // sh_info of .symtab (the last section header): the first global, after the null symbol and the one local.
+        var lastHeader = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(40)) + (elf.Sections.Count - 1) * 64;
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(lastHeader + 44)));
+        Assert.All(symtab.Entries.Skip(2), s => Assert.Equal(ElfSymbolBind.Global, s.Bind));
+        var relocation = Assert.Single(elf.Sections.OfType<ElfRelocationTable>().Single().Entries);
+        Assert.Equal((0ul, BpfElf.RelocationCall, "helper_fn"), (relocation.Offset, relocation.Type.Value, symtab.Entries[(int)relocation.SymbolIndex].Name.Value));
+        Assert.Equal(-1, Instruction.Decode(Content(Section(elf, "xdp")))[0].Imm);
+
+        var (types, _) = BtfReader.Read(Content(Section(elf, ".BTF")));
+        Assert.Contains(types.Types, t => t is BtfFunc { Name: "helper_fn", Linkage: BtfFuncLinkage.Static });
+        Assert.Contains(types.Types, t => t is BtfFunc { Name: "caller", Linkage: BtfFuncLinkage.Global });
+        var ext = BtfExtInfo.Read(Content(Section(elf, ".BTF.ext")));
+        Assert.Equal(2, ext.FuncInfo.Length); // one block per code section, .text included
+        Assert.Equal(2, ext.LineInfo.Length);
+    }
+
+    private static BpfProgram CallInto(string callee) => new("caller", "xdp",
+        ImmutableArray.Create(Instruction.CallLocal(-1), Instruction.Exit()),
+        ImmutableArray.Create(new BpfRelocation(0, callee, BpfRelocationKind.Call)), ImmutableArray<BpfLineInfo>.Empty);
+
     public static TheoryData<string, Func<BpfObject, BpfObject>, string> InvalidObjects => new()
     {
         { "duplicate name", o => o with { Maps = [o.Maps[0] with { Name = "xdp_count" }] }, "used twice" },
         { "map name not an identifier", o => o with { Maps = [o.Maps[0] with { Name = "my-map" }] }, "C identifier" },
-        { "program section starts with a dot", o => o with { Programs = [o.Programs[0] with { Section = ".text" }] }, "not a program section name" },
+        { "program section starts with a dot", o => o with { Programs = [o.Programs[0] with { Section = ".rodata" }] }, "not a program section name" },
+        { "call into a program section", o => o with { Programs = [CallInto("xdp_count"), o.Programs[0]] }, "libbpf calls only functions in .text" },
         { "map relocation not on ld_imm64", o => o with { Programs = [o.Programs[0] with { Relocations = [new BpfRelocation(5, "counters", BpfRelocationKind.Map)] }] }, "must point at an ld_imm64" },
         { "relocation of an unknown map", o => o with { Programs = [o.Programs[0] with { Relocations = [new BpfRelocation(3, "nope", BpfRelocationKind.Map)] }] }, "not a map of the object" },
         { "relocation on second slot", o => o with { Programs = [o.Programs[0] with { Relocations = [new BpfRelocation(4, "counters", BpfRelocationKind.Map)] }] }, "does not point at an instruction" },

@@ -127,7 +127,6 @@ public class ElfObjectReaderTests
     }
 
     [ToolTheory(Clang.Tool)]
-    [InlineData("unsupported_subprogram", ".text", "pick", "BPF-to-BPF subprograms in .text")]
     [InlineData("unsupported_core", ".BTF.ext", null, "CO-RE relocations")]
     [InlineData("unsupported_legacy_maps", "maps", null, "legacy 'maps' section")]
     [InlineData("unsupported_kfunc", "xdp", "bpf_xdp_metadata_rx_timestamp", "externs are not supported yet")]
@@ -145,7 +144,7 @@ public class ElfObjectReaderTests
     }
 
     [Fact]
-    public void Calls_written_by_our_writer_are_refused_as_not_supported_yet()
+    public void Calls_to_functions_the_object_does_not_define_are_refused_as_externs()
     {
         var call = new BpfProgram("caller", "xdp",
             [Instruction.CallLocal(1), Instruction.Exit(), Instruction.Mov64(Reg.R0, 2), Instruction.Exit()],
