@@ -159,3 +159,45 @@ public sealed class PerCpuHashMap<TKey, TValue> : HashMapBase<TKey, TValue> wher
     {
     }
 }
+
+/// <summary>
+/// <c>BPF_MAP_TYPE_DEVMAP</c>: interfaces a program can redirect packets to, by slot; user space fills the slots with
+/// interface indexes (programs cannot change them). In .NET, <see cref="Set"/> fills a slot.
+/// </summary>
+public sealed class DevMap
+{
+    private const ulong ActionMask = 3;
+    private const ulong Broadcast = 8;
+    private const ulong ExcludeIngress = 16;
+
+    private readonly uint[] _interfaces;
+
+    public DevMap(uint maxEntries)
+    {
+        if (maxEntries == 0)
+            throw new ArgumentOutOfRangeException(nameof(maxEntries), "A map needs at least one entry.");
+        MaxEntries = maxEntries;
+        _interfaces = new uint[maxEntries];
+    }
+
+    public uint MaxEntries { get; }
+
+    /// <summary>
+    /// <c>bpf_redirect_map</c>: redirect to the interface in slot <paramref name="key"/>; return the result from the
+    /// program. An empty or missing slot gives the action in the low two bits of <paramref name="flags"/> instead
+    /// (Aborted by default, e.g. <c>(ulong)XdpAction.Pass</c> to pass); unknown flags give Aborted; with
+    /// BPF_F_BROADCAST (8) the packet goes to every interface in the map.
+    /// </summary>
+    public XdpAction Redirect(uint key, ulong flags = 0)
+    {
+        if ((flags & ~(ActionMask | Broadcast | ExcludeIngress)) != 0)
+            return XdpAction.Aborted;
+        // A broadcast goes to every interface in the map, whatever the slot, so it never falls back.
+        if ((flags & Broadcast) != 0)
+            return XdpAction.Redirect;
+        return key < MaxEntries && _interfaces[key] != 0 ? XdpAction.Redirect : (XdpAction)(flags & ActionMask);
+    }
+
+    /// <summary>Fills a slot with an interface index, 0 to empty it (for tests; user space does this for the kernel map).</summary>
+    public void Set(uint key, uint interfaceIndex) => _interfaces[key] = interfaceIndex;
+}

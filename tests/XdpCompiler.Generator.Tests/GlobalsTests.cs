@@ -35,4 +35,23 @@ public sealed class GlobalsTests
         Assert.Equal(3ul, configured.Global<ulong>("packets").Value);
         Assert.Equal((uint)packet.Length, configured.Global<uint>("lastLength").Value);
     }
+
+    [KernelFact]
+    public void RedirectThroughAFilledDevMapSlot()
+    {
+        var obj = CompiledProgramTests.Compile("DevMapRedirect");
+        using var loaded = BpfObjectLoader.Load(obj);
+        // Slot 3 → the loopback interface (index 1); the packet selects slot 3 and "redirect with Aborted fallback".
+        loaded.Map("Ports").Update(BitConverter.GetBytes(3u), BitConverter.GetBytes(1u));
+        var packet = new byte[64];
+        packet[14] = 3;
+        Assert.Equal(XdpAction.Redirect, loaded.Program("xdp_devmap_redirect").TestRun(packet).Action);
+        packet[14] = 4;
+        Assert.Equal(XdpAction.Aborted, loaded.Program("xdp_devmap_redirect").TestRun(packet).Action);
+
+        var ports = new DevMap(8);
+        ports.Set(3, 1);
+        Assert.Equal(XdpAction.Redirect, ports.Redirect(3));
+        Assert.Equal(XdpAction.Pass, ports.Redirect(4, (ulong)XdpAction.Pass));
+    }
 }

@@ -42,6 +42,7 @@ internal static class MapCatalog
         ["XdpCompiler.ArrayMap<T>"] = BpfMapType.Array,
         ["XdpCompiler.HashMap<TKey, TValue>"] = BpfMapType.Hash,
         ["XdpCompiler.PerCpuHashMap<TKey, TValue>"] = BpfMapType.PerCpuHash,
+        ["XdpCompiler.DevMap"] = BpfMapType.DevMap,
     };
 
     public static bool IsMapType(ITypeSymbol type) =>
@@ -74,7 +75,8 @@ internal static class MapCatalog
             var named = (INamedTypeSymbol)field.Type;
             var mapType = MapTypes[named.OriginalDefinition.ToDisplayString()];
             var isHash = mapType is BpfMapType.Hash or BpfMapType.PerCpuHash;
-            var valueType = named.TypeArguments[isHash ? 1 : 0];
+            // A devmap's value is an interface index (u32); the API type has no type parameter for it.
+            var valueType = mapType == BpfMapType.DevMap ? compilation.GetSpecialType(SpecialType.System_UInt32) : named.TypeArguments[isHash ? 1 : 0];
             var value = layout.Describe(valueType);
             var valueSize = layout.SizeOf(valueType);
             if (value is null || valueSize is null)

@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis.Operations;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.IR;
+using XdpCompiler.Core.Objects;
 
 namespace XdpCompiler.Core.Frontend;
 
@@ -15,6 +16,7 @@ internal sealed partial class MethodLowering
         public const int MapLookupElem = 1;
         public const int MapUpdateElem = 2;
         public const int MapDeleteElem = 3;
+        public const int RedirectMap = 51;
     }
 
     private Operand EmitInvocation(IInvocationOperation invocation, bool resultUsed)
@@ -215,6 +217,9 @@ internal sealed partial class MethodLowering
                 "a program can use only the valid [Map] fields of its own class");
         }
 
+        if (invocation.TargetMethod.Name == "Redirect" && map.Type == BpfMapType.DevMap)
+            return EmitRedirectMap(invocation, map);
+
         var helper = invocation.TargetMethod.Name switch
         {
             "Lookup" => Helper.MapLookupElem,
@@ -259,6 +264,24 @@ internal sealed partial class MethodLowering
         var result = _function.NewRegister();
         // Lookup returns the value's address (or null); update and delete return 0 or -errno as an int.
         Emit(helper == Helper.MapLookupElem ? new MovInstr(result, Reg.R0, Width.W64) : new ExtendInstr(result, Reg.R0, 32, Signed: false, Width.W32));
+        return Operand.Reg(result);
+    }
+
+    /// <summary>bpf_redirect_map(map, key, flags): the key goes by value, the result is the program's verdict.</summary>
+    private Operand EmitRedirectMap(IInvocationOperation invocation, MapSpec map)
+    {
+        _usedMaps.Add(map.Name);
+        var key = Eval(invocation.Arguments[0].Value);
+        var flags = invocation.Arguments.Length > 1 ? Eval(invocation.Arguments[1].Value) : Operand.Imm(0);
+        key = key.IsImmediate ? key : Operand.Reg(CopyOf(key.Register));
+        flags = flags.IsImmediate ? flags : Operand.Reg(CopyOf(flags.Register));
+        _source = Locations.Of(invocation.Syntax);
+        Emit(new LoadMapInstr(Reg.R1, map.Name));
+        Assign(Reg.R2, key);
+        Assign(Reg.R3, flags);
+        Emit(new CallInstr(Helper.RedirectMap, 3));
+        var result = _function.NewRegister();
+        Emit(new ExtendInstr(result, Reg.R0, 32, Signed: false, Width.W32));
         return Operand.Reg(result);
     }
 

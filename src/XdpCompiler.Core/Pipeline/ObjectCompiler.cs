@@ -152,7 +152,10 @@ public static class ObjectCompiler
 
         var types = new BtfTypeBuilder();
         var maps = first.Maps
-            .Select(m => new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, KeyType: types.Add(m.Key), ValueType: types.Add(m.Value)))
+            .Select(m => m.Type is BpfMapType.DevMap
+                // The kernel takes no BTF key/value types for device maps; the object declares their sizes instead.
+                ? new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries)
+                : new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, KeyType: types.Add(m.Key), ValueType: types.Add(m.Value)))
             .ToImmutableArray();
         var bpfPrograms = programs
             .Select(p => new BpfProgram(p.Name, p.Section, p.Code.AsImmutableArray(), p.Relocations.AsImmutableArray(), p.Lines.AsImmutableArray()))

@@ -269,6 +269,25 @@ public class ElfObjectWriterTests
         Assert.Equal(2, ext.LineInfo.Length);
     }
 
+    [ToolFact("llvm-readelf-19", "llvm-objdump-19")]
+    public void Llvm_tools_read_text_functions_and_their_call_relocations()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("calls.bpf.o");
+        var callee = new BpfProgram("helper_fn", ".text",
+            ImmutableArray.Create(Instruction.Mov64(Reg.R0, 2), Instruction.Exit()),
+            ImmutableArray<BpfRelocation>.Empty, ImmutableArray<BpfLineInfo>.Empty);
+        File.WriteAllBytes(path, ElfObjectWriter.Write(SampleObjects.WithPrograms(CallInto("helper_fn"), callee)));
+
+        var readelf = Tools.Run("llvm-readelf-19", "-a", path);
+        Assert.DoesNotContain("warning", readelf.Error + readelf.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Matches(@"FUNC\s+LOCAL\s+DEFAULT\s+2 helper_fn", readelf.Output);
+        var objdump = Tools.Run("llvm-objdump-19", "-d", "-r", path);
+        Assert.Equal("", objdump.Error);
+        Assert.Contains("<helper_fn>:", objdump.Output);
+        Assert.Contains("R_BPF_64_32\thelper_fn", objdump.Output);
+    }
+
     private static BpfProgram CallInto(string callee) => new("caller", "xdp",
         ImmutableArray.Create(Instruction.CallLocal(-1), Instruction.Exit()),
         ImmutableArray.Create(new BpfRelocation(0, callee, BpfRelocationKind.Call)), ImmutableArray<BpfLineInfo>.Empty);
