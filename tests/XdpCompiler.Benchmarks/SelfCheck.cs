@@ -1,3 +1,4 @@
+using XdpCompiler.TestKit;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime;
 
@@ -23,12 +24,12 @@ internal static class SelfCheck
 
     public static void CompareBehaviour(string name, LoadedBpfObject ours, LoadedBpfObject clang, int packetCount)
     {
-        var random = new Random(Packets.Seed(name));
+        var random = new Random(RandomFrames.Seed(name));
         foreach (var program in ours.Programs.Keys.Order(StringComparer.Ordinal))
         {
             for (var i = 0; i < packetCount; i++)
             {
-                var packet = Packets.Random(random);
+                var packet = RandomFrames.Next(random);
                 var a = ours.Program(program).TestRun(packet);
                 var b = clang.Program(program).TestRun(packet);
                 if (a.ReturnValue != b.ReturnValue || !a.Packet.AsSpan().SequenceEqual(b.Packet))

@@ -37,14 +37,14 @@ public sealed class DifferentialTests
         using var loaded = BpfObjectLoader.Load(obj);
 
         using var pin = CpuPin.CurrentThread();
-        var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0x7fffffff);
+        var random = new Random(RandomFrames.Seed(name));
         foreach (var program in obj.Programs)
         {
             var method = type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
                 .Single(m => m.GetCustomAttribute<XdpProgramAttribute>() is { } a && (a.Name ?? m.Name) == program.Name);
             for (var i = 0; i < PacketCount; i++)
             {
-                var packet = RandomPacket(random);
+                var packet = RandomFrames.Next(random);
                 var kernel = loaded.Program(program.Name).TestRun(packet);
                 using var context = XdpContext.FromPacket(packet);
                 var managed = (XdpAction)method.Invoke(null, new object[] { context })!;
@@ -153,32 +153,5 @@ public sealed class DifferentialTests
         var emitted = compilation.Emit(stream);
         Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
         return Assembly.Load(stream.ToArray());
-    }
-
-    /// <summary>Ethernet frames from 14 to 200 bytes: mostly IPv4 with random protocols and ports, some pure noise.</summary>
-    private static byte[] RandomPacket(Random random)
-    {
-        var packet = new byte[random.Next(14, 201)];
-        random.NextBytes(packet);
-        var shape = random.Next(10);
-        if (shape < 8)
-        {
-            packet[12] = 0x08;
-            packet[13] = (byte)(shape == 7 ? 0xDD : 0x00);
-        }
-
-        if (shape < 6 && packet.Length >= 34)
-        {
-            packet[14] = (byte)(random.Next(4) == 0 ? 0x46 : 0x45);
-            packet[23] = (byte)(random.Next(4) switch { 0 => 1, 1 => 6, 2 => 17, _ => random.Next(256) });
-            if (packet.Length >= 38 && random.Next(3) == 0)
-            {
-                var port = random.Next(3) switch { 0 => 53, 1 => random.Next(990, 2010), _ => random.Next(65536) };
-                packet[36] = (byte)(port >> 8);
-                packet[37] = (byte)port;
-            }
-        }
-
-        return packet;
     }
 }
