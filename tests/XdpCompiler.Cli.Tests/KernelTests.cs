@@ -246,3 +246,28 @@ public sealed class KernelTests
         missing.AssertOneLineError();
     }
 }
+
+/// <summary>The runtime's errors for a loader without privilege, seen from a real process that lacks the capabilities.</summary>
+public sealed class PrivilegeTests
+{
+    [KernelFact]
+    public void LoadingWithoutCapabilitiesNamesTheMissingOnes()
+    {
+        var setpriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists);
+        Assert.True(setpriv is not null, "setpriv (util-linux) is not installed.");
+        using var directory = new TempDirectory();
+        var path = CliHarness.Write(directory, SampleObjects.Counter());
+        var xdpc = typeof(Cli).Assembly.Location;
+        var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
+
+        // A root process whose bounding and effective sets lack CAP_BPF, CAP_SYS_ADMIN and CAP_NET_ADMIN, like a
+        // service started without them.
+        var result = Netns.TryRun(setpriv!, "--bounding-set", "-bpf,-sys_admin,-net_admin,-perfmon", "--inh-caps", "-all",
+            "--", dotnet, "exec", xdpc, "verify", path);
+
+        Assert.Equal(Cli.Failure, result.ExitCode);
+        Assert.Contains("EPERM", result.Output + result.Error, StringComparison.Ordinal);
+        Assert.Contains("CAP_BPF", result.Output + result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Output + result.Error, StringComparison.Ordinal);
+    }
+}
