@@ -167,3 +167,51 @@ public sealed class CommandLineTests
         return File.Exists(candidate) ? candidate : "dotnet";
     }
 }
+
+/// <summary>A link-attached program lives only as long as the process that owns the link.</summary>
+public sealed class OwnerProcessTests
+{
+    [KernelFact]
+    public void KillingTheOwningProcessDetachesTheProgram()
+    {
+        using var ns = Netns.Create();
+        var sample = typeof(Filter).Assembly.Location;
+        // Its output is not read (it prints counters every second); a pipe nobody reads would block it.
+        var start = new System.Diagnostics.ProcessStartInfo(DotnetHost()) { UseShellExecute = false };
+        foreach (var argument in new[] { "exec", sample, "--interface", ns.HostInterface, "--mode", "generic" })
+            start.ArgumentList.Add(argument);
+        using var owner = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (XdpCompiler.Runtime.XdpQuery.Get(ns.HostInterface).ProgramId == 0)
+            {
+                Assert.False(owner.HasExited, $"the sample exited early with code {(owner.HasExited ? owner.ExitCode : 0)}");
+                Assert.True(DateTime.UtcNow < deadline, "the sample did not attach within 30 s");
+                Thread.Sleep(100);
+            }
+        }
+        finally
+        {
+            owner.Kill(entireProcessTree: true);
+            owner.WaitForExit();
+        }
+
+        // SIGKILL runs no cleanup: only the kernel closing the link's descriptor can have detached it.
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (XdpCompiler.Runtime.XdpQuery.Get(ns.HostInterface).ProgramId != 0 && DateTime.UtcNow < until)
+            Thread.Sleep(100);
+        Assert.Equal(0u, XdpCompiler.Runtime.XdpQuery.Get(ns.HostInterface).ProgramId);
+    }
+
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
+            return host;
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            return Environment.ProcessPath!;
+        var root = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        var candidate = Path.GetFullPath(Path.Combine(root, "..", "..", "..", "dotnet"));
+        return File.Exists(candidate) ? candidate : "dotnet";
+    }
+}
