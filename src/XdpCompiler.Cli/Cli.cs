@@ -27,7 +27,10 @@ public static class Cli
           attach FILE.o       attach a program to an interface and pin the link
           detach              detach a pinned link
           list                show which XDP programs are attached to which interfaces
+          load FILE.o         load every program and map and pin them in bpffs (nothing is attached)
           map dump            print the entries of a pinned map
+          map update          write one entry of a pinned map
+          map delete          remove one entry of a pinned map
 
         Every command takes --json (machine-readable output) and --help.
         Exit codes: 0 success, 1 failure or rejection, 2 usage error.
@@ -63,12 +66,12 @@ public static class Cli
                 stdout.WriteLine(MapCommands.Help);
                 return Success;
             }
-            if (rest[0] != "dump")
+            if (rest[0] is not ("dump" or "update" or "delete"))
             {
                 stderr.WriteLine($"xdpc: unknown map command '{rest[0]}' (see xdpc map --help)");
                 return Usage;
             }
-            name = "map dump";
+            name = "map " + rest[0];
             rest = rest.Skip(1).ToArray();
         }
 
@@ -128,7 +131,10 @@ internal static class Commands
         LinkCommands.Attach,
         LinkCommands.Detach,
         LinkCommands.List,
+        LoadCommand.Command,
         MapCommands.Dump,
+        MapEditCommands.Update,
+        MapEditCommands.Delete,
     ];
 
     public static Command? Find(string name) => All.FirstOrDefault(c => c.Name == name);

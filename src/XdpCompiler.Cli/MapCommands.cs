@@ -7,10 +7,12 @@ namespace XdpCompiler.Cli;
 internal static class MapCommands
 {
     public const string Help = """
-        Usage: xdpc map dump --pin PATH [--max N] [--json]
+        Usage: xdpc map dump|update|delete --pin PATH ... [--json]
 
         Commands:
-          dump  print the entries of the map pinned at PATH (keys and values in hex; per-CPU maps one value per CPU)
+          dump    print the entries of the map pinned at PATH (keys and values in hex; per-CPU maps one value per CPU)
+          update  write one entry: --key HEX --value HEX [--flags any|noexist|exist]
+          delete  remove one entry: --key HEX
         """;
 
     public static Command Dump { get; } = new("map dump", """
@@ -24,17 +26,24 @@ internal static class MapCommands
           --json      {pin, name, type, keySize, valueSize, maxEntries, entries: [{key, value | values}]}
         """, [], ["--pin", "--max"], Execute);
 
+    /// <summary>The map pinned at <paramref name="pin"/>, described by the kernel (the CLI has no object file for it).</summary>
+    public static LoadedMap OpenPinned(string pin) => OpenPinned(pin, out _);
+
+    private static LoadedMap OpenPinned(string pin, out MapDescription info)
+    {
+        using (var fd = KernelObjects.OpenPin(pin))
+            info = KernelObjects.DescribeMap(fd, $"the object pinned at {pin}");
+        var name = info.Name.Length == 0 ? Path.GetFileName(pin) : info.Name;
+        return LoadedMap.OpenPinned(pin, new BpfMap(name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags));
+    }
+
     private static int Execute(Arguments args, Output output)
     {
         args.NoPositionals();
         var pin = args.Required("--pin");
         var max = args.UInt("--max", uint.MaxValue);
-        MapDescription info;
-        using (var fd = KernelObjects.OpenPin(pin))
-            info = KernelObjects.DescribeMap(fd, $"the object pinned at {pin}");
-        var name = info.Name.Length == 0 ? Path.GetFileName(pin) : info.Name;
-        var definition = new BpfMap(name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags);
-        using var map = LoadedMap.OpenPinned(pin, definition);
+        using var map = OpenPinned(pin, out var info);
+        var definition = map.Definition;
 
         var entries = new List<(byte[] Key, byte[] Value)>();
         foreach (var key in map.Keys())

@@ -245,6 +245,108 @@ public sealed class KernelTests
         Assert.Equal(1, missing.ExitCode);
         missing.AssertOneLineError();
     }
+    [KernelFact]
+    public void Map_update_and_delete_edit_a_pinned_map()
+    {
+        using var bpffs = new BpfFsDirectory();
+        var pin = bpffs.Combine("flows");
+        using (var created = LoadedMap.Create(new BpfMap("flows", BpfMapType.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 2)))
+            created.Pin(pin);
+
+        var update = Run("map", "update", "--pin", pin, "--key", "07000000", "--value", "2a00000000000000");
+        Assert.Equal(0, update.ExitCode);
+        Assert.Contains("updated flows[07000000] = 2a00000000000000", update.Output);
+
+        var again = Run("map", "update", "--pin", pin, "--key", "07000000", "--value", "2b00000000000000", "--flags", "noexist");
+        Assert.Equal(1, again.ExitCode);
+        again.AssertOneLineError();
+        Assert.Contains("EEXIST", again.Errors);
+
+        var replace = Run("map", "update", "--pin", pin, "--key", "0x07000000", "--value", "2b00000000000000", "--flags", "exist", "--json");
+        Assert.Equal(0, replace.ExitCode);
+        using (var json = replace.Json())
+            Assert.Equal("exist", json.RootElement.GetProperty("flags").GetString());
+        Assert.Contains("07000000: 2b00000000000000", Run("map", "dump", "--pin", pin).Output);
+
+        Assert.Equal(0, Run("map", "update", "--pin", pin, "--key", "08000000", "--value", "0100000000000000").ExitCode);
+        var full = Run("map", "update", "--pin", pin, "--key", "09000000", "--value", "0100000000000000");
+        Assert.Equal(1, full.ExitCode);
+        Assert.Contains("the map is full (2 entries)", full.Errors);
+
+        var wrongSize = Run("map", "update", "--pin", pin, "--key", "0700", "--value", "2a00000000000000");
+        Assert.Equal(2, wrongSize.ExitCode);
+        Assert.Contains("4-byte keys; --key gave 2 bytes", wrongSize.Errors);
+        Assert.Equal(2, Run("map", "update", "--pin", pin, "--key", "xyz0", "--value", "00").ExitCode);
+
+        var delete = Run("map", "delete", "--pin", pin, "--key", "07000000");
+        Assert.Equal(0, delete.ExitCode);
+        Assert.Contains("deleted flows[07000000]", delete.Output);
+        var missing = Run("map", "delete", "--pin", pin, "--key", "07000000");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("has no key 07000000", missing.Errors);
+        Assert.DoesNotContain("07000000:", Run("map", "dump", "--pin", pin).Output);
+    }
+
+    [KernelFact]
+    public void Map_update_writes_every_cpu_of_a_per_cpu_array()
+    {
+        using var bpffs = new BpfFsDirectory();
+        var pin = bpffs.Combine("counters");
+        using var map = LoadedMap.Create(new BpfMap("counters", BpfMapType.PerCpuArray, KeySize: 4, ValueSize: 8, MaxEntries: 1));
+        map.Pin(pin);
+
+        Assert.Equal(0, Run("map", "update", "--pin", pin, "--key", "00000000", "--value", "0500000000000000").ExitCode);
+
+        Assert.Equal(5UL * (ulong)Environment.ProcessorCount, map.AsPerCpuArray<ulong>().Sum(0));
+        var delete = Run("map", "delete", "--pin", pin, "--key", "00000000");
+        Assert.Equal(1, delete.ExitCode);
+        Assert.Contains("is an array", delete.Errors);
+        var outOfRange = Run("map", "update", "--pin", pin, "--key", "01000000", "--value", "0500000000000000");
+        Assert.Equal(1, outOfRange.ExitCode);
+        Assert.Contains("array keys are indexes below 1", outOfRange.Errors);
+    }
+
+    [KernelToolFact("bpftool")]
+    public void Load_pins_programs_and_maps_that_outlive_xdpc()
+    {
+        using var temp = new TempDirectory();
+        using var bpffs = new BpfFsDirectory();
+        var path = Write(temp, SampleObjects.Counter());
+        var dir = bpffs.Combine("counter");
+
+        var result = Run("load", path, "--pin-dir", dir, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = result.Json();
+        var program = json.RootElement.GetProperty("programs")[0];
+        Assert.Equal("xdp_count", program.GetProperty("name").GetString());
+        Assert.True(File.Exists(Path.Combine(dir, "xdp_count")));
+        var mapPin = json.RootElement.GetProperty("maps")[0].GetProperty("pin").GetString()!;
+        Assert.Equal(Path.Combine(dir, "maps", "counters"), mapPin);
+
+        // The pinned program is alive after xdpc returned: bpftool finds it by its pin.
+        var show = Tools.Run("bpftool", "prog", "show", "pinned", Path.Combine(dir, "xdp_count")).Output;
+        Assert.Contains("xdp_count", show);
+
+        var again = Run("load", path, "--pin-dir", dir);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("is not empty", again.Errors);
+    }
+
+    [KernelFact]
+    public void Load_that_the_verifier_rejects_pins_nothing()
+    {
+        using var temp = new TempDirectory();
+        using var bpffs = new BpfFsDirectory();
+        var path = Write(temp, Unchecked());
+        var dir = bpffs.Combine("bad");
+
+        var result = Run("load", path, "--pin-dir", dir);
+
+        Assert.Equal(1, result.ExitCode);
+        result.AssertOneLineError();
+        Assert.False(Directory.Exists(dir));
+    }
 }
 
 /// <summary>The runtime's errors for a loader without privilege, seen from a real process that lacks the capabilities.</summary>
