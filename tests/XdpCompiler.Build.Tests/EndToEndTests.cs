@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Reflection;
 using System.Text;
+using XdpCompiler.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 using static XdpCompiler.Build.Tests.TestAssemblies;
@@ -15,33 +14,18 @@ namespace XdpCompiler.Build.Tests;
 [Trait("Category", "EndToEnd")]
 public sealed class EndToEndTests : IDisposable
 {
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(3);
-
-    private readonly ITestOutputHelper output;
-    private readonly string root = Path.Combine(Path.GetTempPath(), $"xdp-build-e2e-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly DotnetSandbox sandbox;
     private readonly string project;
 
     public EndToEndTests(ITestOutputHelper output)
     {
-        this.output = output;
-        project = Path.Combine(root, "app");
-        Directory.CreateDirectory(project);
+        sandbox = new DotnetSandbox("xdp-build-e2e", output.WriteLine);
+        project = sandbox.Folder("app");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException e)
-        {
-            output.WriteLine($"Could not remove {root}: {e.Message}");
-        }
-    }
+    public void Dispose() => sandbox.Dispose();
 
-    private static string RepoRoot =>
-        typeof(EndToEndTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "XdpCompilerRepoRoot").Value!;
+    private static string RepoRoot => DotnetSandbox.RepoRoot;
 
     private string OutputFolder => Path.Combine(project, "bin", "Debug", "net10.0");
 
@@ -78,7 +62,7 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(bar, File.ReadAllBytes(ObjectFile("Bar")));
 
         // 5. Publishing carries the objects into bpf/ of the publish folder.
-        var publish = Path.Combine(root, "publish");
+        var publish = Path.Combine(sandbox.Root, "publish");
         Dotnet("publish", "--no-build", "-c", "Debug", "-o", publish);
         Assert.Equal(foo, File.ReadAllBytes(Path.Combine(publish, "bpf", "Foo.bpf.o")));
         Assert.Equal(bar, File.ReadAllBytes(Path.Combine(publish, "bpf", "Bar.bpf.o")));
@@ -94,7 +78,7 @@ public sealed class EndToEndTests : IDisposable
     {
         // UseArtifactsOutput=false keeps this project in bin/ and obj/ beside it while the artifacts path passed on the
         // command line isolates the referenced repo projects.
-        File.WriteAllText(Path.Combine(root, "Directory.Build.props"), """
+        File.WriteAllText(Path.Combine(sandbox.Root, "Directory.Build.props"), """
             <Project>
               <PropertyGroup>
                 <UseArtifactsOutput>false</UseArtifactsOutput>
@@ -122,51 +106,7 @@ public sealed class EndToEndTests : IDisposable
 
     private void Build(params string[] extra) => Dotnet(new[] { "build" }.Concat(extra).ToArray());
 
-    private void Dotnet(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = project,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Own artifacts; no build servers or reused nodes left running after the test.
-        foreach (var argument in new[] { "--artifacts-path", Path.Combine(root, "artifacts"), "--disable-build-servers", "-nologo", "-v:m" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Variables the outer `dotnet test` set for its own MSBuild must not steer the inner build.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        var log = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        var watch = Stopwatch.StartNew();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(BuildTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish in {BuildTimeout}:\n{log}");
-        }
-
-        process.WaitForExit();
-        output.WriteLine($"dotnet {string.Join(' ', arguments)}: exit {process.ExitCode} in {watch.Elapsed.TotalSeconds:F1} s\n{log}");
-        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} failed with exit code {process.ExitCode}:\n{log}");
-    }
+    // Own artifacts for the repo projects it references, so it never collides with the outer build.
+    private void Dotnet(params string[] arguments) => sandbox.Run(project,
+        [.. arguments, "--artifacts-path", Path.Combine(sandbox.Root, "artifacts"), "--disable-build-servers", "-nologo", "-v:m"]);
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
-using System.Text;
 using System.Text.RegularExpressions;
 using XdpCompiler.TestKit;
 using Xunit;
@@ -18,36 +15,23 @@ namespace XdpCompiler.Package.Tests;
 public sealed class PackageEndToEndTests : IDisposable
 {
     private const string Version = "0.1.0-dev";
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(3);
 
-    private readonly ITestOutputHelper output;
-    private readonly string root = Path.Combine(Path.GetTempPath(), $"xdp-pkg-e2e-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly DotnetSandbox sandbox;
+    private readonly string root;
     private readonly string feed;
     private readonly string project;
 
     public PackageEndToEndTests(ITestOutputHelper output)
     {
-        this.output = output;
-        feed = Path.Combine(root, "feed");
-        project = Path.Combine(root, "app");
-        Directory.CreateDirectory(feed);
-        Directory.CreateDirectory(project);
+        sandbox = new DotnetSandbox("xdp-pkg-e2e", output.WriteLine);
+        root = sandbox.Root;
+        feed = sandbox.Folder("feed");
+        project = sandbox.Folder("app");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException e)
-        {
-            output.WriteLine($"Could not remove {root}: {e.Message}");
-        }
-    }
+    public void Dispose() => sandbox.Dispose();
 
-    private static string RepoRoot =>
-        typeof(PackageEndToEndTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "XdpCompilerRepoRoot").Value!;
+    private static string RepoRoot => DotnetSandbox.RepoRoot;
 
     private string OutputFolder => Path.Combine(project, "bin", "Debug", "net10.0");
 
@@ -198,56 +182,9 @@ public sealed class PackageEndToEndTests : IDisposable
 
     private string Dotnet(string directory, params string[] arguments) => Dotnet(directory, true, arguments);
 
-    private string Dotnet(string directory, bool expectSuccess, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Variables the outer `dotnet test` set for its own MSBuild must not steer the inner builds.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
-        // The user's project gets a private package folder: the package (and what it pulls in) is restored fresh, never
-        // from an earlier run. Packing the repo keeps the machine's folder, which already holds Roslyn and the rest.
-        if (directory == project)
-            start.Environment["NUGET_PACKAGES"] = Path.Combine(root, "packages");
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-
-        var log = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        var watch = Stopwatch.StartNew();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(CommandTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish in {CommandTimeout}:\n{log}");
-        }
-
-        process.WaitForExit();
-        output.WriteLine($"dotnet {string.Join(' ', arguments)}: exit {process.ExitCode} in {watch.Elapsed.TotalSeconds:F1} s\n{log}");
-        if (expectSuccess)
-            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} failed with exit code {process.ExitCode}:\n{log}");
-        else
-            Assert.True(process.ExitCode != 0, $"dotnet {string.Join(' ', arguments)} succeeded but should have failed:\n{log}");
-        return log.ToString();
-    }
+    // The user's project gets a private package folder: the package (and what it pulls in) is restored fresh, never
+    // from an earlier run. Packing the repo keeps the machine's folder, which already holds Roslyn and the rest.
+    private string Dotnet(string directory, bool expectSuccess, params string[] arguments) =>
+        sandbox.Run(directory, arguments, expectSuccess,
+            directory == project ? new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(root, "packages") } : null);
 }
