@@ -46,6 +46,8 @@ public static partial class VerifierLog
             "the verifier's complexity limit (a million instructions explored): fewer branches inside loops, tighter loop bounds, or split the work"),
         (new Regex(@"arg\d+ type|expected=|type=\w+ expected|R\d+ type=", RegexOptions.IgnoreCase),
             "a helper received an argument of the wrong kind (for example a packet pointer where it wants a stack or map pointer)"),
+        (new Regex(@"misaligned stack access", RegexOptions.IgnoreCase),
+            "an unaligned read or write of stack memory (the verifier wants n-byte stack accesses at n-byte offsets): on a stack buffer use an aligned offset or copy bytewise; unaligned access is fine on packet and map memory"),
         (new Regex(@"invalid read from stack|uninit", RegexOptions.IgnoreCase),
             "a read of stack memory that was never written: initialise the local, struct or buffer completely first"),
     };

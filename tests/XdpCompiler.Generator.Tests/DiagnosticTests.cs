@@ -58,6 +58,11 @@ public sealed class DiagnosticTests
     [InlineData("uint q = ctx.RxQueueIndex; uint r = checked({|XDP0001:q + 4000000000u|});")]
     [InlineData("uint e = {|XDP0001:ctx.EgressIfindex|};")]
     [InlineData("var x = {|XDP0006:new Bad2().Instance()|};")]
+    [InlineData("byte* d = ctx.Data; var x = {|XDP0006:System.Runtime.InteropServices.MemoryMarshal.Read<int>(new ReadOnlySpan<byte>(d, 4))|};")]
+    [InlineData("int v = 1; uint u = {|XDP0006:System.Runtime.CompilerServices.Unsafe.As<int, uint>(ref v)|};")]
+    [InlineData("byte* d = stackalloc byte[8]; System.Runtime.CompilerServices.Unsafe.InitBlock(d, 0, {|XDP0001:ctx.RxQueueIndex|});")]
+    [InlineData("byte* d = stackalloc byte[8]; System.Runtime.CompilerServices.Unsafe.InitBlock(d, {|XDP0001:(byte)ctx.RxQueueIndex|}, 8);")]
+    [InlineData("byte* d = stackalloc byte[8]; System.Runtime.CompilerServices.Unsafe.CopyBlock(d, d, {|XDP0001:600|});")]
     public void UnsupportedConstructIsReportedAtItsSpan(string body)
     {
         var (source, expected) = Parse(Header + body + Footer);

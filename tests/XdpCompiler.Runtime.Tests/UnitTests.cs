@@ -200,6 +200,7 @@ public sealed class VerifierExplanationTests
     [InlineData("BPF program is too large. Processed 1000001 insn", "complexity limit")]
     [InlineData("cannot call GPL-restricted function from non-GPL compatible program", "GPL")]
     [InlineData("R2 type=pkt expected=fp, pkt, pkt_meta, map_key, map_value", "wrong kind")]
+    [InlineData("misaligned stack access off 0+0+-35 size 8", "aligned offset")]
     public void CommonRejectionsAreExplained(string message, string expected)
     {
         Assert.Contains(expected, XdpCompiler.Runtime.VerifierLog.Explain(message), StringComparison.Ordinal);

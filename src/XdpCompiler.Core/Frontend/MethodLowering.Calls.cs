@@ -31,6 +31,10 @@ internal sealed partial class MethodLowering
             case "XdpCompiler.ByteOrder" when method.Name is "NetworkToHost" or "HostToNetwork":
             case "System.Buffers.Binary.BinaryPrimitives" when method.Name == "ReverseEndianness":
                 return EmitByteSwap(invocation);
+            case UnsafeType:
+                return EmitUnsafe(invocation);
+            case MemoryMarshalType:
+                return RejectMemoryMarshal(invocation);
         }
 
         if (method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == HelperAttribute)

@@ -25,6 +25,12 @@ internal sealed partial class MethodLowering
         {
             if (operation is IAddressOfOperation { Reference: ILocalReferenceOperation local })
                 _addressTaken.Add(local.Local);
+            // Unsafe.AsPointer(ref x) and Unsafe's ref overloads are "&x" too.
+            if (operation is IArgumentOperation { Parameter.RefKind: not RefKind.None, Value: ILocalReferenceOperation refLocal } argument
+                && argument.Parent is IInvocationOperation { TargetMethod.ContainingType: { } owner } && owner.ToDisplayString() == UnsafeType)
+            {
+                _addressTaken.Add(refLocal.Local);
+            }
         }
     }
 
@@ -87,6 +93,17 @@ internal sealed partial class MethodLowering
                 }
 
                 return;
+            case IInvocationOperation call when IsUnsafeRead(call.TargetMethod):
+            {
+                // A struct read through Unsafe is a copy out of the pointed-at memory.
+                var argument = call.Arguments[0];
+                var readFrom = argument.Parameter?.RefKind is RefKind.None
+                    ? new Address(EvalToRegister(argument.Value), 0)
+                    : EmitAddress(argument.Value);
+                if (readFrom is { } from)
+                    Copy(destination, from, size.Value, syntax);
+                return;
+            }
             case IInvocationOperation { TargetMethod.IsStatic: true } call when FindBody(call.TargetMethod) is { } body:
                 // A method returning a struct writes its return value straight into the destination.
                 EmitInline(call, call.TargetMethod, body, destination);
@@ -101,13 +118,19 @@ internal sealed partial class MethodLowering
         }
     }
 
-    private void Copy(Address destination, Address source, int size, SyntaxNode syntax)
+    /// <summary>
+    /// Copies <paramref name="size"/> bytes in the widest chunks both sides allow. The verifier demands aligned stack
+    /// accesses, so an R10-based side is split on its offset's alignment. A side in some other register is packet or map
+    /// memory (where x86 allows any alignment) or a pointer to a whole struct; <paramref name="otherAlignment"/> = 1 says
+    /// it may point anywhere into the stack, so only byte accesses are safe.
+    /// </summary>
+    private void Copy(Address destination, Address source, int size, SyntaxNode syntax, int otherAlignment = 8)
     {
         for (var offset = 0; offset < size;)
         {
-            var chunk = size - offset >= 8 ? 8 : size - offset >= 4 ? 4 : size - offset >= 2 ? 2 : 1;
             var from = source with { Offset = source.Offset + offset };
             var to = destination with { Offset = destination.Offset + offset };
+            var chunk = Chunk(size - offset, from, otherAlignment, to);
             if (!FitsOffset(from, syntax) || !FitsOffset(to, syntax))
                 return;
             var temporary = _function.NewRegister();
@@ -117,12 +140,27 @@ internal sealed partial class MethodLowering
         }
     }
 
+    /// <summary>The widest access (8, 4, 2 or 1 bytes) that fits <paramref name="remaining"/> and every address's alignment.</summary>
+    private static int Chunk(int remaining, Address first, int otherAlignment, Address? second = null)
+    {
+        for (var chunk = 8; chunk > 1; chunk /= 2)
+        {
+            if (chunk <= remaining && Allows(first, chunk) && (second is not { } s || Allows(s, chunk)))
+                return chunk;
+        }
+        return 1;
+
+        bool Allows(Address address, int width) =>
+            address.Base == Reg.R10 ? address.Offset % width == 0 : width <= otherAlignment;
+    }
+
     private void ZeroFill(Address destination, int size)
     {
         for (var offset = 0; offset < size;)
         {
-            var chunk = size - offset >= 8 ? 8 : size - offset >= 4 ? 4 : size - offset >= 2 ? 2 : 1;
-            Emit(new StoreInstr(destination.Base, (short)(destination.Offset + offset), Ir.SizeForBytes(chunk), Operand.Imm(0)));
+            var at = destination with { Offset = destination.Offset + offset };
+            var chunk = Chunk(size - offset, at, otherAlignment: 8);
+            Emit(new StoreInstr(at.Base, (short)at.Offset, Ir.SizeForBytes(chunk), Operand.Imm(0)));
             offset += chunk;
         }
     }
