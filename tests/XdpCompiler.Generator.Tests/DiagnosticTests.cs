@@ -54,7 +54,6 @@ public sealed class DiagnosticTests
     [InlineData("long s = ctx.RxQueueIndex; long t = s % {|XDP0001:s|};")]
     [InlineData("var x = {|XDP0006:Math.Max(1, (int)ctx.RxQueueIndex)|};")]
     [InlineData("Func<int> f = {|XDP0001:() => 1|};")]
-    [InlineData("int v = 1; Twice({|XDP0001:ref v|});")]
     [InlineData("uint q = ctx.RxQueueIndex; uint r = checked({|XDP0001:q + 4000000000u|});")]
     [InlineData("uint e = {|XDP0001:ctx.EgressIfindex|};")]
     [InlineData("var x = {|XDP0006:new Bad2().Instance()|};")]

@@ -174,8 +174,9 @@ internal sealed partial class MethodLowering
             var parameter = argument.Parameter!;
             if (parameter.RefKind != RefKind.None)
             {
-                Report(DiagnosticCatalog.UnsupportedConstruct, argument.Syntax, $"Passing '{parameter.Name}' by {parameter.RefKind.ToString().ToLowerInvariant()}",
-                    "pass a pointer instead");
+                // ref/in/out: the parameter is the caller's location (a stack local, packet or map field, *p).
+                if (EmitAddress(argument.Value) is { } location)
+                    _memoryParameters[parameter.OriginalDefinition] = location;
                 continue;
             }
 
@@ -185,6 +186,17 @@ internal sealed partial class MethodLowering
                     _contextParameters.Add(parameter.OriginalDefinition);
                 else
                     Report(DiagnosticCatalog.UnsupportedConstruct, argument.Syntax, "This context argument", "pass the program's own XdpContext parameter");
+                continue;
+            }
+
+            var parameterType = Resolve(parameter.Type);
+            if (!TypeLayout.TryGetScalar(parameterType, out _) && _layout.GetStruct(parameterType) is not null)
+            {
+                // A struct by value: the callee gets its own copy, so its writes stay local as in C#.
+                var size = _layout.SizeOf(parameterType)!.Value;
+                var slot = new Address(Reg.R10, _function.AllocateStack((size + 7) & ~7, 8));
+                StoreStruct(argument.Value, slot, parameterType, argument.Syntax);
+                _memoryParameters[parameter.OriginalDefinition] = slot;
                 continue;
             }
 

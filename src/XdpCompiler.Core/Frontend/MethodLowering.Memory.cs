@@ -80,6 +80,11 @@ internal sealed partial class MethodLowering
             }
             case ILocalReferenceOperation local when _stackLocals.TryGetValue(local.Local, out var slot):
                 return new Address(Reg.R10, slot);
+            case IParameterReferenceOperation parameter when _memoryParameters.TryGetValue(parameter.Parameter.OriginalDefinition, out var location):
+                return location;
+            case IDeclarationExpressionOperation { Expression: ILocalReferenceOperation declared }:
+                // "out var x" passed to an inlined method: x gets its (zeroed) stack slot here.
+                return TryDeclareStackLocal(declared.Local, null, declared.Syntax) ? new Address(Reg.R10, _stackLocals[declared.Local]) : EmitAddress(declared);
             case IInstanceReferenceOperation when _initializerTarget is { } target:
                 return target;
             case ILocalReferenceOperation local:

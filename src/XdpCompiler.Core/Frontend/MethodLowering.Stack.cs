@@ -12,6 +12,12 @@ namespace XdpCompiler.Core.Frontend;
 internal sealed partial class MethodLowering
 {
     private readonly Dictionary<ILocalSymbol, short> _stackLocals = new(SymbolEqualityComparer.Default);
+
+    /// <summary>
+    /// Parameters of inlined methods that name memory: a struct passed by value (copied into its own stack slot, as C#
+    /// copies it) and any ref/in/out parameter (the caller's location itself, so writes reach the caller).
+    /// </summary>
+    private readonly Dictionary<IParameterSymbol, Address> _memoryParameters = new(SymbolEqualityComparer.Default);
     private readonly HashSet<ILocalSymbol> _addressTaken = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<ITypeParameterSymbol, ITypeSymbol> _typeArguments = new(SymbolEqualityComparer.Default);
 
@@ -25,9 +31,12 @@ internal sealed partial class MethodLowering
         {
             if (operation is IAddressOfOperation { Reference: ILocalReferenceOperation local })
                 _addressTaken.Add(local.Local);
-            // Unsafe.AsPointer(ref x) and Unsafe's ref overloads are "&x" too.
-            if (operation is IArgumentOperation { Parameter.RefKind: not RefKind.None, Value: ILocalReferenceOperation refLocal } argument
-                && argument.Parent is IInvocationOperation { TargetMethod.ContainingType: { } owner } && owner.ToDisplayString() == UnsafeType)
+            // Passing a local by ref (to an inlined method, or to Unsafe.AsPointer) takes its address too. Interlocked
+            // works on the location itself and keeps its own rule.
+            if (operation is IArgumentOperation { Parameter.RefKind: not RefKind.None } argument
+                && (argument.Value as ILocalReferenceOperation ?? (argument.Value as IDeclarationExpressionOperation)?.Expression as ILocalReferenceOperation) is { } refLocal
+                && argument.Parent is IInvocationOperation { TargetMethod: { } target }
+                && (target.ContainingType?.ToDisplayString() == UnsafeType || FindBody(target) is not null))
             {
                 _addressTaken.Add(refLocal.Local);
             }

@@ -236,6 +236,8 @@ internal sealed partial class MethodLowering
         {
             case ILocalReferenceOperation local when _stackLocals.ContainsKey(local.Local):
                 return LoadFrom(local, local.Type!);
+            case IParameterReferenceOperation parameter when _memoryParameters.ContainsKey(parameter.Parameter.OriginalDefinition):
+                return LoadFrom(parameter, parameter.Type!);
             case IAddressOfOperation addressOf:
                 return EmitAddress(addressOf.Reference) is { } address ? AddressToValue(address) : Operand.Imm(0);
             case { Kind: OperationKind.None } when IsStackAlloc(operation):
@@ -350,7 +352,7 @@ internal sealed partial class MethodLowering
     private bool IsVariable(IOperation operation) => operation switch
     {
         ILocalReferenceOperation local => !_stackLocals.ContainsKey(local.Local),
-        IParameterReferenceOperation => true,
+        IParameterReferenceOperation parameter => !_memoryParameters.ContainsKey(parameter.Parameter.OriginalDefinition),
         _ => false,
     };
 
