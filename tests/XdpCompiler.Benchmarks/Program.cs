@@ -1,11 +1,14 @@
-using System.Reflection;
 using XdpCompiler.Benchmarks;
 using XdpCompiler.Core.Pipeline;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Runtime;
 using XdpCompiler.Runtime.Elf;
 
-// Our compiler against clang-19 on the same programs, measured in the same run. See README.md.
+// Our compiler against clang-19 on the same programs, measured in the same run; with `runtime` first, our runtime
+// against bpftool, ip and libbpf instead (RuntimeBenchmark.cs). See README.md.
+if (args.Length > 0 && args[0] == "runtime")
+    return RuntimeBenchmark.Run(args[1..]);
+
 Options options;
 try
 {
@@ -21,7 +24,7 @@ string root;
 List<string> names;
 try
 {
-    root = RepoRoot();
+    root = Repository.Root();
     Clang.EnsureInstalled();
     names = ProgramNames(root, options.Programs);
 }
@@ -70,19 +73,6 @@ Console.WriteLine($"ERRORS ({errors.Count}) — these programs were not measured
 foreach (var error in errors)
     Console.WriteLine($"  {error}");
 return 1;
-
-static string RepoRoot()
-{
-    var recorded = typeof(Bench).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "XdpRepoRoot")?.Value;
-    if (recorded is not null && File.Exists(Path.Combine(recorded, "XdpCompiler.sln")))
-        return recorded;
-    for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "XdpCompiler.sln")))
-            return dir.FullName;
-    }
-    throw new BenchmarkException("Cannot find the repository (XdpCompiler.sln); run from inside the checkout.");
-}
 
 static List<string> ProgramNames(string root, IReadOnlyList<string>? requested)
 {

@@ -65,7 +65,7 @@ internal static class Report
     private static string R(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 
     /// <summary>Text columns: the first left-aligned, the rest right-aligned.</summary>
-    private sealed class Table(params string[] headers)
+    internal sealed class Table(params string[] headers)
     {
         private readonly List<string[]?> _rows = [];
 
