@@ -16,6 +16,29 @@ public sealed class XdpProgramAttribute : Attribute
     public string Section { get; set; } = "xdp";
 }
 
+/// <summary>
+/// libxdp's run config for an [XdpProgram] method (the C macro <c>XDP_RUN_CONFIG</c>), so that <c>xdp-loader</c> or any
+/// libxdp user can run the program in its dispatcher, beside other programs on the same interface, written in C# or C.
+/// The dispatcher runs its programs by <see cref="Priority"/>, lowest first, and goes on to the next program only when
+/// a program returns one of its <see cref="ChainCallActions"/>; any other action is the interface's verdict.
+/// Loading the object without libxdp (our loader, <c>ip link</c>, bpftool) ignores the config.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class XdpRunConfigAttribute : Attribute
+{
+    /// <summary>libxdp's default priority, for programs without a run config.</summary>
+    public const int DefaultPriority = 50;
+
+    /// <summary>Position in the dispatcher: lower runs first; 0 or more. Equal priorities sort by program name.</summary>
+    public int Priority { get; set; } = DefaultPriority;
+
+    /// <summary>
+    /// The actions after which the dispatcher runs the next program (libxdp's default: <see cref="XdpAction.Pass"/>
+    /// only). An empty array makes the program's verdict final whatever it is.
+    /// </summary>
+    public XdpAction[] ChainCallActions { get; set; } = [XdpAction.Pass];
+}
+
 /// <summary>Marks a <c>static readonly</c> field of a map type as a BTF-defined map in the object's <c>.maps</c> section.</summary>
 [AttributeUsage(AttributeTargets.Field, Inherited = false)]
 public sealed class MapAttribute : Attribute

@@ -168,7 +168,7 @@ public sealed class DiagnosticTests
     }
 
     /// <summary>Strips <c>{|ID:text|}</c> markers, returning the plain source and each marker's id and span.</summary>
-    private static (string Source, List<(string Id, int Start, int Length)> Expected) Parse(string marked)
+    internal static (string Source, List<(string Id, int Start, int Length)> Expected) Parse(string marked)
     {
         var expected = new List<(string, int, int)>();
         var source = new System.Text.StringBuilder();

@@ -74,6 +74,10 @@ public static class DiagnosticCatalog
         "XDP0014", "Calls nested too deeply",
         "Calling '{0}' nests calls {1} deep; XDP programs allow at most {2}", XdpSeverity.Error, Frontend);
 
+    public static readonly DiagnosticDescriptorInfo InvalidRunConfig = new(
+        "XDP0020", "Invalid libxdp run config",
+        "The [XdpRunConfig] of XDP program '{0}' is invalid: {1}", XdpSeverity.Error, Frontend);
+
     public static readonly DiagnosticDescriptorInfo StackTooLarge = new(
         "XDP0101", "Stack limit exceeded",
         "Program '{0}' needs {1} bytes of stack; eBPF allows 512", XdpSeverity.Error, Backend);
@@ -89,6 +93,6 @@ public static class DiagnosticCatalog
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnsupportedConstruct, Allocation, StringUse, ExceptionHandling, InvalidProgramSignature, UnsupportedCall,
-        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, StackTooLarge, RegisterAllocationFailed, InternalError,
+        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, InvalidRunConfig, StackTooLarge, RegisterAllocationFailed, InternalError,
     };
 }

@@ -36,6 +36,9 @@ public static class BpfElf
     public const string SymbolTableSection = ".symtab";
     public const string StringTableSection = ".strtab";
 
+    /// <summary>libxdp's run configs (<c>XDP_RUN_CONFIG</c>): one BTF-described variable per program.</summary>
+    public const string RunConfigSection = ".xdp_run_config";
+
     public const string DataSection = ".data";
     public const string ReadOnlyDataSection = ".rodata";
     public const string ZeroDataSection = ".bss";

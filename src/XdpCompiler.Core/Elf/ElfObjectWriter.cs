@@ -10,14 +10,14 @@ namespace XdpCompiler.Core.Elf;
 /// Writes a <see cref="BpfObject"/> as an ELF64 little-endian relocatable object for <c>EM_BPF</c>, in the shape
 /// libbpf 1.x (and so bpftool, xdp-loader and iproute2) expects from clang: one executable section per program
 /// section, <c>.rel</c> sections, <c>license</c>, BTF-defined maps in <c>.maps</c>, global data in <c>.data</c>,
-/// <c>.rodata</c> and <c>.bss</c>, <c>.BTF</c> and <c>.BTF.ext</c> with func and line info. The output depends only on
-/// the input, byte for byte.
+/// <c>.rodata</c> and <c>.bss</c>, libxdp run configs in <c>.xdp_run_config</c>, <c>.BTF</c> and <c>.BTF.ext</c> with
+/// func and line info. The output depends only on the input, byte for byte.
 /// </summary>
 /// <remarks>
 /// Layout: null, .strtab, <c>.text</c> (if any program is in it) and then each program section, each followed by its
-/// .rel section, .maps, the data sections in the object's order, license, .BTF, .BTF.ext, .symtab. Symbols: the null
+/// .rel section, .maps, the data sections in the object's order, .xdp_run_config, license, .BTF, .BTF.ext, .symtab. Symbols: the null
 /// symbol, the <c>.text</c> functions as locals (clang's static functions; their BTF FUNCs are static too), then
-/// globals (programs, maps, global variables, <c>_license</c>, then any undefined call targets).
+/// globals (programs, maps, global variables, run configs, <c>_license</c>, then any undefined call targets).
 /// A <see cref="BpfRelocationKind.Call"/> relocation is <c>R_BPF_64_32</c> against the callee's symbol, and the call's
 /// imm is written as -1 whatever the model holds, because libbpf takes the callee at the symbol's offset / 8 + imm + 1
 /// (a defined callee must be in <c>.text</c>, the only place libbpf looks). A global variable is an <c>STT_OBJECT</c> symbol with
@@ -80,6 +80,8 @@ public static class ElfObjectWriter
             lineInfo.Add(new BtfExtSection<BtfLineInfoRecord>(nameOffset, lines.ToImmutable()));
         }
         btf.AddDataSections(dataSections);
+        var runConfigs = obj.RunConfigs.IsDefault ? ImmutableArray<BpfRunConfig>.Empty : obj.RunConfigs;
+        var runConfigSizes = btf.AddRunConfigs(runConfigs);
         var btfBytes = BtfWriter.Write(btf.ToTable(), strings);
         var btfExtBytes = new BtfExtInfo(funcInfo.ToImmutable(), lineInfo.ToImmutable()).Write();
 
@@ -133,6 +135,7 @@ public static class ElfObjectWriter
                 symbols.Add(new ElfSymbolEntry(names.Add(variable.Name), SttObject, section, (ulong)variable.Offset, (ulong)variable.Size));
             }
         }
+        AddRunConfigSection(elfSections, symbols, symbolIndex, names, runConfigs, runConfigSizes);
         var licenseBytes = Encoding.UTF8.GetBytes(obj.License + "\0");
         var license = Add(elfSections, new ElfSection(BpfElf.LicenseSection, ShtProgBits, ShfWrite | ShfAlloc, licenseBytes, 1, 0));
         symbols.Add(new ElfSymbolEntry(names.Add(BpfElf.LicenseSymbol), SttObject, license, 0, (ulong)licenseBytes.Length));
@@ -213,6 +216,55 @@ public static class ElfObjectWriter
 
         if (types.Types.Any(t => t is BtfDataSec { Name: BpfElf.MapsSection }))
             throw new ArgumentException($"Object '{obj.Name}': Types already contains a DATASEC '.maps'; the writer builds it from Maps.", nameof(obj));
+        ValidateRunConfigs(obj, programs, types, names);
+    }
+
+    /// <summary>
+    /// What libxdp needs to find a run config: it belongs to an XDP program that is attached to an interface (not a
+    /// .text subprogram, not a devmap/cpumap program, which never run in a dispatcher), one per program, with only
+    /// the five XDP actions in its bitmap, and its <c>_program</c> symbol free.
+    /// </summary>
+    private static void ValidateRunConfigs(BpfObject obj, ImmutableArray<BpfProgram> programs, BtfTypeTable types, HashSet<string> names)
+    {
+        var configs = obj.RunConfigs.IsDefault ? ImmutableArray<BpfRunConfig>.Empty : obj.RunConfigs;
+        var configured = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var config in configs)
+        {
+            var where = $"Object '{obj.Name}', run config of '{config?.Program}'";
+            if (config?.Program is null || programs.FirstOrDefault(p => p.Name == config.Program) is not { } program)
+                throw new ArgumentException($"{where}: the object has no such program.", nameof(obj));
+            if (!program.IsXdp || program.Section is "xdp/devmap" or "xdp/cpumap" || program.Section.StartsWith("xdp/devmap/", StringComparison.Ordinal)
+                || program.Section.StartsWith("xdp/cpumap/", StringComparison.Ordinal))
+                throw new ArgumentException($"{where}: the program is in section '{program.Section}'; only programs attached to an interface run in libxdp's dispatcher.", nameof(obj));
+            if (!configured.Add(config.Program))
+                throw new ArgumentException($"{where}: the program has two run configs.", nameof(obj));
+            if ((config.ChainCallActions & ~BpfRunConfig.AllActions) != 0)
+                throw new ArgumentException($"{where}: chain-call bitmap 0x{config.ChainCallActions:x} has bits beyond the five XDP actions (0x{BpfRunConfig.AllActions:x}).", nameof(obj));
+            if (!names.Add(config.SymbolName))
+                throw new ArgumentException($"{where}: its symbol '{config.SymbolName}' is already a program, map or variable name.", nameof(obj));
+        }
+        if (types.Types.Any(t => t is BtfDataSec { Name: BpfElf.RunConfigSection }))
+            throw new ArgumentException($"Object '{obj.Name}': Types already contains a DATASEC '{BpfElf.RunConfigSection}'; the writer builds it from RunConfigs.", nameof(obj));
+    }
+
+    /// <summary>
+    /// <c>.xdp_run_config</c> as clang writes <c>XDP_RUN_CONFIG</c>: writable allocated data (all zeros: libxdp reads
+    /// only the BTF) with a global object symbol per config. libbpf skips the section as data it does not know.
+    /// </summary>
+    private static void AddRunConfigSection(List<ElfSection> elfSections, List<ElfSymbolEntry> symbols, Dictionary<string, int> symbolIndex,
+        BtfStringTable names, ImmutableArray<BpfRunConfig> configs, ImmutableArray<uint> sizes)
+    {
+        if (configs.Length == 0)
+            return;
+        var total = sizes.Aggregate(0u, (a, b) => a + b);
+        var section = Add(elfSections, new ElfSection(BpfElf.RunConfigSection, ShtProgBits, ShfWrite | ShfAlloc, new byte[total], 8, 0));
+        ulong offset = 0;
+        for (var i = 0; i < configs.Length; i++)
+        {
+            symbolIndex[configs[i].SymbolName] = symbols.Count;
+            symbols.Add(new ElfSymbolEntry(names.Add(configs[i].SymbolName), SttObject, section, offset, sizes[i]));
+            offset += sizes[i];
+        }
     }
 
     /// <summary>

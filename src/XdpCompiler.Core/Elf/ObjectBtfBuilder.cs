@@ -83,6 +83,34 @@ internal sealed class ObjectBtfBuilder
         }
     }
 
+    /// <summary>
+    /// The <c>XDP_RUN_CONFIG</c> structs, VARs and their DATASEC, in the shape clang gives the C macro: an anonymous
+    /// struct of <c>int (*name)[value]</c> members (the map definition encoding), <c>priority</c> first, then every
+    /// XDP action with 1 or 0, so libxdp's defaults never decide what a config means. Returns each struct's size.
+    /// </summary>
+    public ImmutableArray<uint> AddRunConfigs(ImmutableArray<BpfRunConfig> configs)
+    {
+        var sizes = ImmutableArray.CreateBuilder<uint>(configs.Length);
+        var vars = ImmutableArray.CreateBuilder<BtfVarSecInfo>(configs.Length);
+        uint offset = 0;
+        foreach (var config in configs)
+        {
+            var members = new List<(string Name, uint Type)> { (BpfRunConfig.PriorityMember, Integer(config.Priority)) };
+            for (var action = 0; action < BpfRunConfig.ActionNames.Length; action++)
+                members.Add((BpfRunConfig.ActionNames[action], Integer(config.ChainsOn(action) ? 1u : 0u)));
+            var size = (uint)members.Count * 8;
+            var definition = Append(new BtfComposite(false, "", size,
+                members.Select((m, i) => new BtfMember(m.Name, m.Type, (uint)i * 64)).ToImmutableArray()));
+            var variable = Append(new BtfVar(config.SymbolName, definition, BtfVarLinkage.GlobalAllocated));
+            vars.Add(new BtfVarSecInfo(variable, offset, size));
+            sizes.Add(size);
+            offset += size;
+        }
+        if (configs.Length > 0)
+            Append(new BtfDataSec(BpfElf.RunConfigSection, offset, vars.MoveToImmutable()));
+        return sizes.MoveToImmutable();
+    }
+
     private void AddKeyOrValue(List<(string, uint)> members, BpfMap map, uint type, uint size, string typeMember, string sizeMember)
     {
         if (type != 0)

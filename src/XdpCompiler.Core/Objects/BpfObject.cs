@@ -18,6 +18,9 @@ public sealed record BpfObject(
 {
     /// <summary>Global variables by section (<c>.data</c>, <c>.rodata</c>, <c>.bss</c>); empty when the object has none.</summary>
     public ImmutableArray<BpfDataSection> DataSections { get; init; } = ImmutableArray<BpfDataSection>.Empty;
+
+    /// <summary>libxdp run configs (section <c>.xdp_run_config</c>), at most one per program; empty when none.</summary>
+    public ImmutableArray<BpfRunConfig> RunConfigs { get; init; } = ImmutableArray<BpfRunConfig>.Empty;
 }
 
 /// <summary>

@@ -30,6 +30,9 @@ public sealed record CompiledProgram(
     EquatableArray<XdpDiagnostic> Diagnostics)
 {
     public bool Failed => Diagnostics.Any(d => d.Severity == XdpSeverity.Error);
+
+    /// <summary>The program's libxdp run config, from <c>[XdpRunConfig]</c>; null without one.</summary>
+    public BpfRunConfig? RunConfig { get; init; }
 }
 
 /// <summary>An object's ELF bytes (null when any program failed) and the diagnostics of linking it.</summary>
@@ -59,6 +62,7 @@ public static class ObjectCompiler
         var license = owner.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == LicenseAttribute)
             ?.ConstructorArguments.FirstOrDefault().Value as string ?? "GPL";
         var diagnostics = new List<XdpDiagnostic>();
+        BpfRunConfig? runConfig = null;
 
         CompiledProgram Result(IEnumerable<Instruction>? code = null, IEnumerable<BpfRelocation>? relocations = null,
             IEnumerable<BpfLineInfo>? lines = null, IEnumerable<MapSpec>? maps = null, IEnumerable<GlobalSpec>? globals = null) => new(
@@ -68,13 +72,14 @@ public static class ObjectCompiler
             (lines ?? Enumerable.Empty<BpfLineInfo>()).ToEquatableArray(),
             (maps ?? Enumerable.Empty<MapSpec>()).ToEquatableArray(),
             (globals ?? Enumerable.Empty<GlobalSpec>()).ToEquatableArray(),
-            diagnostics.ToEquatableArray());
+            diagnostics.ToEquatableArray()) { RunConfig = runConfig };
 
         try
         {
             CheckClass(owner, diagnostics);
             if (!CheckSignature(method, name, diagnostics))
                 return Result();
+            runConfig = RunConfigReader.Read(method, name, section, diagnostics);
 
             var layout = new TypeLayout();
             var maps = MapCatalog.Collect(owner, compilation, layout, diagnostics, cancellationToken);
@@ -172,7 +177,11 @@ public static class ObjectCompiler
                 return new BpfDataSection(section.Key, contents.ToImmutableArray(), variables);
             })
             .ToImmutableArray();
-        var obj = new BpfObject(first.Class.Name, first.License, bpfPrograms, maps, types.Build()) { DataSections = sections };
+        var obj = new BpfObject(first.Class.Name, first.License, bpfPrograms, maps, types.Build())
+        {
+            DataSections = sections,
+            RunConfigs = programs.Select(p => p.RunConfig).OfType<BpfRunConfig>().ToImmutableArray(),
+        };
         try
         {
             return new CompiledObject(first.Class, ElfObjectWriter.Write(obj), obj, diagnostics);

@@ -89,9 +89,11 @@ public static class ElfObjectReader
             var programs = ReadPrograms(sections);
             programs = ApplyLineInfo(programs, sections);
             var license = sections.License is { } licenseSection ? ReadLicense(licenseSection) : "";
-            return new BpfObject(name, license, programs.Select(p => p.ToProgram()).ToImmutableArray(), maps, _types)
+            var entryPrograms = programs.Select(p => p.ToProgram()).ToImmutableArray();
+            return new BpfObject(name, license, entryPrograms, maps, _types)
             {
                 DataSections = dataSections,
+                RunConfigs = ReadRunConfigs(entryPrograms),
             };
         }
 
@@ -653,6 +655,57 @@ public static class ElfObjectReader
                 if (existing is { } known && known != size)
                     throw Error($"the {what} size is given twice and disagrees: {known} and {size}.", where, mapName);
                 return size;
+            }
+        }
+
+        // ---- .xdp_run_config ----
+
+        /// <summary>
+        /// libxdp's run configs, read as libxdp reads them (xdp_parse_run_config): the VAR <c>_program</c> in the
+        /// DATASEC <c>.xdp_run_config</c> is a struct whose <c>priority</c> and <c>XDP_*</c> members are
+        /// <c>int (*name)[value]</c>; an action member sets (non-zero) or clears its chain-call bit, starting from
+        /// libxdp's defaults. A VAR that names no entry program is one libxdp never looks up, so it is skipped; a member
+        /// libxdp would refuse makes the object refused here too.
+        /// </summary>
+        private ImmutableArray<BpfRunConfig> ReadRunConfigs(ImmutableArray<BpfProgram> programs)
+        {
+            const string where = BpfElf.RunConfigSection;
+            if (_types.Types.OfType<BtfDataSec>().FirstOrDefault(d => d.Name == where) is not { } dataSec)
+                return ImmutableArray<BpfRunConfig>.Empty;
+            var configs = ImmutableArray.CreateBuilder<BpfRunConfig>();
+            foreach (var info in dataSec.Vars)
+            {
+                if (_types[info.Type] is not BtfVar variable)
+                    throw Error($"DATASEC '{where}' entry refers to BTF type {info.Type} ({_types[info.Type]?.Kind}), not a VAR.", where);
+                var program = variable.Name.Length > 1 && variable.Name[0] == '_'
+                    ? programs.FirstOrDefault(p => p.Name == variable.Name.Substring(1) && p.Section != BpfElf.TextSection)
+                    : null;
+                if (program is null)
+                    continue;
+                if (_types[_types.Resolve(variable.Type)] is not BtfComposite { IsUnion: false } definition)
+                    throw Error($"the run config's BTF VAR has type {variable.Type} ({_types[_types.Resolve(variable.Type)]?.Kind}), not a struct.", where, variable.Name);
+                var priority = BpfRunConfig.DefaultPriority;
+                var actions = BpfRunConfig.DefaultChainCallActions;
+                foreach (var member in definition.Members)
+                {
+                    var action = BpfRunConfig.ActionNames.IndexOf(member.Name);
+                    if (member.Name == BpfRunConfig.PriorityMember)
+                        priority = Integer(member, variable.Name);
+                    else if (action >= 0)
+                        actions = Integer(member, variable.Name) != 0 ? actions | (1u << action) : actions & ~(1u << action);
+                    else
+                        throw Error($"run config member '{member.Name}' is neither 'priority' nor an XDP action (XDP_ABORTED … XDP_REDIRECT); libxdp refuses the program.", where, variable.Name);
+                }
+                configs.Add(new BpfRunConfig(program.Name, priority, actions));
+            }
+            return configs.ToImmutable();
+
+            uint Integer(BtfMember member, string symbol)
+            {
+                if (_types[_types.Resolve(member.Type)] is BtfReference { ReferenceKind: BtfKind.Ptr } pointer
+                    && _types[_types.Resolve(pointer.Type)] is BtfArray array)
+                    return array.Count;
+                throw Error($"run config member '{member.Name}' is not a pointer to an array (the __uint encoding).", where, symbol);
             }
         }
 
