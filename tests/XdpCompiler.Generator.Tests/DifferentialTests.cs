@@ -38,7 +38,7 @@ public sealed class DifferentialTests
 
         using var pin = CpuPin.CurrentThread();
         var random = new Random(RandomFrames.Seed(name));
-        foreach (var program in obj.Programs)
+        foreach (var program in obj.Programs.Where(p => p.IsXdp))
         {
             var method = type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
                 .Single(m => m.GetCustomAttribute<XdpProgramAttribute>() is { } a && (a.Name ?? m.Name) == program.Name);

@@ -16,7 +16,7 @@ public static class TestPrograms
     {
         "IntTypes", "SignExtension", "WrapOverflow", "VariableShifts", "SignedCompares", "WideConstants", "Ternaries",
         "LogicChains", "NestedIfs", "SpillAcrossCall", "ManySpills", "PacketRewrite", "MapByPacketByte", "IncDec",
-        "ByteSwaps", "PointerIndexing", "ElevenLive", "Helpers", "Loops", "Switches", "SignedDivision", "StackStructs", "Atomics", "HelperCalls", "Generics", "Unrolled", "Globals", "MapKinds", "Checksums", "Tracing", "DevMapRedirect", "UnsafeAccess", "StructParameters",
+        "ByteSwaps", "PointerIndexing", "ElevenLive", "Helpers", "Loops", "Switches", "SignedDivision", "StackStructs", "Atomics", "HelperCalls", "Generics", "Unrolled", "Globals", "MapKinds", "Checksums", "Tracing", "DevMapRedirect", "UnsafeAccess", "StructParameters", "Subprograms",
     };
 
     public static TheoryData<string> All

@@ -153,6 +153,11 @@ internal sealed class CodeEmitter
                 Add(second);
                 break;
             }
+            case CallInstr { Subprogram: { } subprogram }:
+                // The writer and the loader resolve the target from the relocation; imm -1 is clang's placeholder.
+                _relocations.Add(new BpfRelocation(_code.Count, subprogram, BpfRelocationKind.Call));
+                Add(Instruction.CallLocal(-1));
+                break;
             case CallInstr call:
                 Add(Instruction.CallHelper(call.Helper));
                 break;

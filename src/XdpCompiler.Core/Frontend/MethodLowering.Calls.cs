@@ -47,7 +47,7 @@ internal sealed partial class MethodLowering
             return EmitMapCall(invocation, mapField.Field);
 
         if (method.IsStatic && FindBody(method) is { } body)
-            return EmitInline(invocation, method, body);
+            return IsOutOfLine(method) ? EmitSubprogramCall(invocation, method) : EmitInline(invocation, method, body);
 
         return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(),
             method.DeclaringSyntaxReferences.Length > 0

@@ -113,6 +113,9 @@ internal sealed partial class MethodLowering
                     Copy(destination, from, size.Value, syntax);
                 return;
             }
+            case IInvocationOperation { TargetMethod.IsStatic: true } call when IsOutOfLine(call.TargetMethod) && FindBody(call.TargetMethod) is not null:
+                EmitSubprogramCall(call, call.TargetMethod); // reports that a struct cannot come back in R0
+                return;
             case IInvocationOperation { TargetMethod.IsStatic: true } call when FindBody(call.TargetMethod) is { } body:
                 // A method returning a struct writes its return value straight into the destination.
                 EmitInline(call, call.TargetMethod, body, destination);

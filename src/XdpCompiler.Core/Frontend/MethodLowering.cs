@@ -41,7 +41,9 @@ internal sealed partial class MethodLowering
         _section = section;
         _method = method;
         _compilation = compilation;
-        _contextParameters.Add(method.Parameters[0]);
+        // A program's first parameter is its context; an out-of-line method's are mapped in LowerSubprogram.
+        if (method.Parameters.Length > 0)
+            _contextParameters.Add(method.Parameters[0]);
         _layout = layout;
         _maps = maps;
         _diagnostics = diagnostics;
@@ -121,6 +123,11 @@ internal sealed partial class MethodLowering
                 else if (ret.ReturnedValue is { } returnedStruct && frame.StructResult is { } destination)
                     StoreStruct(returnedStruct, destination, frame.StructType!, ret.Syntax);
                 Terminate(new JumpTerm(frame.ReturnBlock));
+                break;
+            case IReturnOperation { ReturnedValue: null }:
+                // "return;" in an out-of-line void method: R0 is still set, so the caller never reads an unset register.
+                Emit(new ConstInstr(Reg.R0, 0));
+                Terminate(new ExitTerm());
                 break;
             case IReturnOperation ret when ret.ReturnedValue is { } value:
                 var result = Eval(value);

@@ -159,8 +159,13 @@ public sealed record LoadGlobalInstr(int Dst, string Variable) : IrInstr;
 
 /// <summary>
 /// Helper call: arguments are already in R1..R<see cref="ArgumentCount"/>; the result is in R0; R1-R5 are clobbered.
+/// With <see cref="Subprogram"/> set it is a BPF-to-BPF call of that <c>.text</c> function instead (same convention;
+/// <see cref="Helper"/> is then -1).
 /// </summary>
-public sealed record CallInstr(int Helper, int ArgumentCount) : IrInstr;
+public sealed record CallInstr(int Helper, int ArgumentCount) : IrInstr
+{
+    public string? Subprogram { get; init; }
+}
 
 public abstract record Terminator
 {

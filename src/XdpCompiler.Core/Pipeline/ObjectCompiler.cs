@@ -6,6 +6,7 @@ using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.Diagnostics;
 using XdpCompiler.Core.Elf;
 using XdpCompiler.Core.Frontend;
+using XdpCompiler.Core.IR;
 using XdpCompiler.Core.Model;
 using XdpCompiler.Core.Objects;
 using XdpCompiler.Core.Optimize;
@@ -33,7 +34,13 @@ public sealed record CompiledProgram(
 
     /// <summary>The program's libxdp run config, from <c>[XdpRunConfig]</c>; null without one.</summary>
     public BpfRunConfig? RunConfig { get; init; }
+
+    /// <summary>The out-of-line methods the program calls (directly or through each other), as <c>.text</c> functions.</summary>
+    public EquatableArray<CompiledFunction> Subprograms { get; init; } = EquatableArray<CompiledFunction>.Empty;
 }
+
+/// <summary>One compiled <c>[MethodImpl(NoInlining)]</c> method: a BPF-to-BPF call target in <c>.text</c>.</summary>
+public sealed record CompiledFunction(string Name, EquatableArray<Instruction> Code, EquatableArray<BpfRelocation> Relocations, EquatableArray<BpfLineInfo> Lines);
 
 /// <summary>An object's ELF bytes (null when any program failed) and the diagnostics of linking it.</summary>
 public sealed record CompiledObject(ObjectClassInfo Class, byte[]? Elf, BpfObject? Object, ImmutableArray<XdpDiagnostic> Diagnostics);
@@ -104,36 +111,12 @@ public static class ObjectCompiler
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
 
-            AddressFolding.Run(function);
-            RedundancyElimination.Run(function);
-            CopyPropagation.Run(function);
-            RedundancyElimination.Run(function);
-            Peephole.Run(function);
-            SwapCompareFolding.Run(function);
-            DeadCodeElimination.Run(function);
-            CopyCoalescing.Run(function);
-            ReturnMerging.Run(function);
-
-            Dictionary<int, int> colours;
-            try
-            {
-                colours = RegisterAllocator.Allocate(function);
-            }
-            catch (RegisterAllocationException e)
-            {
-                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.RegisterAllocationFailed, Locations.Of(syntax.Identifier.GetLocation()), name, e.Message));
+            if (Generate(function, name, syntax, compilation, options, diagnostics) is not { } main)
                 return Result(maps: maps);
-            }
-
-            if (function.StackSize > 512)
-            {
-                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.StackTooLarge, Locations.Of(syntax.Identifier.GetLocation()), name, function.StackSize));
+            var subprograms = CompileSubprograms(lowering, function.StackSize, method, name, section, options, compilation, layout, maps, globals, diagnostics, cancellationToken);
+            if (subprograms is null)
                 return Result(maps: maps);
-            }
-
-            var (code, relocations, sources) = CodeEmitter.Emit(function, colours, options);
-            var lines = LineTable(sources, syntax, compilation);
-            return Result(code, relocations, lines, maps, globals);
+            return Result(main.Code, main.Relocations, main.Lines, maps, globals) with { Subprograms = subprograms.ToEquatableArray() };
         }
         catch (OperationCanceledException)
         {
@@ -145,6 +128,134 @@ public static class ObjectCompiler
             diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InternalError, Locations.Of(method), name, $"{e.GetType().Name}: {e.Message}"));
             return Result();
         }
+    }
+
+    /// <summary>Optimizes, allocates registers and emits one lowered function; null (with a diagnostic) when it cannot.</summary>
+    private static CompiledFunction? Generate(IrFunction function, string name, MethodDeclarationSyntax syntax, Compilation compilation,
+        CompilerOptions options, List<XdpDiagnostic> diagnostics)
+    {
+        AddressFolding.Run(function);
+        RedundancyElimination.Run(function);
+        CopyPropagation.Run(function);
+        RedundancyElimination.Run(function);
+        Peephole.Run(function);
+        SwapCompareFolding.Run(function);
+        DeadCodeElimination.Run(function);
+        CopyCoalescing.Run(function);
+        ReturnMerging.Run(function);
+
+        Dictionary<int, int> colours;
+        try
+        {
+            colours = RegisterAllocator.Allocate(function);
+        }
+        catch (RegisterAllocationException e)
+        {
+            diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.RegisterAllocationFailed, Locations.Of(syntax.Identifier.GetLocation()), name, e.Message));
+            return null;
+        }
+
+        if (function.StackSize > 512)
+        {
+            diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.StackTooLarge, Locations.Of(syntax.Identifier.GetLocation()), name, function.StackSize));
+            return null;
+        }
+
+        var (code, relocations, sources) = CodeEmitter.Emit(function, colours, options);
+        return new CompiledFunction(name, code.ToEquatableArray(), relocations.ToEquatableArray(), LineTable(sources, syntax, compilation).ToEquatableArray());
+    }
+
+    /// <summary>The kernel's limit on nested BPF-to-BPF calls (MAX_CALL_FRAMES, the program's own frame included).</summary>
+    private const int MaxCallFrames = 8;
+
+    /// <summary>
+    /// Compiles every out-of-line method reachable from the program, each once, and checks what the verifier checks
+    /// of the call graph: no recursion, at most 8 frames, and at most 512 bytes of stack summed along any call chain
+    /// (each frame rounded up to 32 bytes, as the kernel counts). Null when a diagnostic was reported.
+    /// </summary>
+    private static List<CompiledFunction>? CompileSubprograms(MethodLowering program, int programStack, IMethodSymbol programMethod, string programName,
+        string section, CompilerOptions options, Compilation compilation, TypeLayout layout, IReadOnlyList<MapSpec> maps, IReadOnlyList<GlobalSpec> globals,
+        List<XdpDiagnostic> diagnostics, CancellationToken cancellationToken)
+    {
+        if (program.CalledSubprograms.Count == 0)
+            return new List<CompiledFunction>();
+
+        var compiled = new Dictionary<string, CompiledFunction>(StringComparer.Ordinal);
+        var callees = new Dictionary<string, List<string>>(StringComparer.Ordinal) { [programName] = program.CalledSubprograms.Select(MethodLowering.SubprogramSymbol).ToList() };
+        var stack = new Dictionary<string, int>(StringComparer.Ordinal) { [programName] = programStack };
+        var methods = new Dictionary<string, IMethodSymbol>(StringComparer.Ordinal) { [programName] = programMethod };
+        var pending = new Queue<IMethodSymbol>(program.CalledSubprograms);
+        var mapTable = maps.ToDictionary(m => m.Name);
+        var globalTable = globals.ToDictionary(g => g.Name);
+        while (pending.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var method = pending.Dequeue();
+            var symbol = MethodLowering.SubprogramSymbol(method);
+            if (methods.ContainsKey(symbol))
+                continue;
+            methods[symbol] = method;
+            var syntax = (method.PartialImplementationPart ?? method).OriginalDefinition.DeclaringSyntaxReferences
+                .Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>()
+                .First(m => m.Body is not null || m.ExpressionBody is not null);
+            if (compilation.GetSemanticModel(syntax.SyntaxTree).GetOperation(syntax, cancellationToken) is not { } body)
+            {
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.UnsupportedCall, Locations.Of(method), method.ToDisplayString(), "its body does not bind"));
+                return null;
+            }
+
+            var lowering = new MethodLowering(method, symbol, section, options, compilation, layout, mapTable, globalTable, diagnostics);
+            var function = lowering.LowerSubprogram(body);
+            if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
+                return null;
+            callees[symbol] = lowering.CalledSubprograms.Select(MethodLowering.SubprogramSymbol).ToList();
+            foreach (var callee in lowering.CalledSubprograms)
+                pending.Enqueue(callee);
+            if (Generate(function, symbol, syntax, compilation, options, diagnostics) is not { } code)
+                return null;
+            compiled[symbol] = code;
+            stack[symbol] = function.StackSize;
+        }
+
+        // Depth-first over the call graph from the program: a name already on the path is recursion.
+        var path = new List<string>();
+        bool Walk(string function, int depthBytes)
+        {
+            var frame = (Math.Max(stack[function], 1) + 31) / 32 * 32;
+            depthBytes += frame;
+            path.Add(function);
+            try
+            {
+                var location = Locations.Of(methods[function]);
+                if (path.Count > MaxCallFrames)
+                {
+                    diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.InlineDepth, location, methods[function].ToDisplayString(), path.Count, MaxCallFrames));
+                    return false;
+                }
+                if (depthBytes > 512)
+                {
+                    diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.StackTooLarge, Locations.Of(programMethod), programName + " (calls " + string.Join(" → ", path.Skip(1)) + ")", depthBytes));
+                    return false;
+                }
+                foreach (var callee in callees[function])
+                {
+                    if (path.Contains(callee))
+                    {
+                        diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.Recursion, Locations.Of(methods[callee]), methods[callee].ToDisplayString()));
+                        return false;
+                    }
+                    if (!Walk(callee, depthBytes))
+                        return false;
+                }
+                return true;
+            }
+            finally
+            {
+                path.RemoveAt(path.Count - 1);
+            }
+        }
+
+        return Walk(programName, 0) ? compiled.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToList() : null;
     }
 
     /// <summary>Puts an object's compiled programs and its maps into one BPF object and its ELF bytes.</summary>
@@ -162,8 +273,14 @@ public static class ObjectCompiler
                 ? new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries)
                 : new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, KeyType: types.Add(m.Key), ValueType: types.Add(m.Value)))
             .ToImmutableArray();
+        // Programs that call the same out-of-line method compiled the same code for it: .text gets it once.
+        var subprograms = programs.SelectMany(p => p.Subprograms)
+            .GroupBy(f => f.Name, StringComparer.Ordinal).Select(g => g.First())
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .Select(f => new BpfProgram(f.Name, ".text", f.Code.AsImmutableArray(), f.Relocations.AsImmutableArray(), f.Lines.AsImmutableArray()));
         var bpfPrograms = programs
             .Select(p => new BpfProgram(p.Name, p.Section, p.Code.AsImmutableArray(), p.Relocations.AsImmutableArray(), p.Lines.AsImmutableArray()))
+            .Concat(subprograms)
             .ToImmutableArray();
         var sections = first.Globals
             .GroupBy(g => g.Section)
