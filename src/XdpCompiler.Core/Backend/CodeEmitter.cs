@@ -254,6 +254,13 @@ internal sealed class CodeEmitter
                 var (condition, taken, fallthrough) = branch.True == next
                     ? (branch.Condition.Negate(), branch.False, branch.True)
                     : (branch.Condition, branch.True, branch.False);
+                if (condition == Condition.Clear)
+                {
+                    // No "jump if clear" exists: jump on set to the other target and let the clear case continue,
+                    // past a jump to its own target when that is not next.
+                    (condition, taken, fallthrough) = (Condition.Set, fallthrough, taken);
+                }
+
                 var op = JumpOf(condition);
                 var left = P(branch.Left);
                 Instruction instruction;
@@ -313,6 +320,7 @@ internal sealed class CodeEmitter
         Condition.GtSigned => JmpOp.Jsgt,
         Condition.GeSigned => JmpOp.Jsge,
         Condition.LtSigned => JmpOp.Jslt,
+        Condition.Set => JmpOp.Jset,
         _ => JmpOp.Jsle,
     };
 }

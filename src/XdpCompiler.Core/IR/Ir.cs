@@ -48,6 +48,12 @@ public enum Condition : byte
     GeSigned,
     LtSigned,
     LeSigned,
+
+    /// <summary>(left &amp; right) != 0: the ISA's <c>jset</c>. Made by <c>BitTestFolding</c>, never by the frontend.</summary>
+    Set,
+
+    /// <summary>(left &amp; right) == 0: <see cref="Set"/> with its targets exchanged (the ISA has no such jump).</summary>
+    Clear,
 }
 
 public static class ConditionExtensions
@@ -64,6 +70,8 @@ public static class ConditionExtensions
         Condition.GeSigned => Condition.LtSigned,
         Condition.LtSigned => Condition.GeSigned,
         Condition.LeSigned => Condition.GtSigned,
+        Condition.Set => Condition.Clear,
+        Condition.Clear => Condition.Set,
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
 
@@ -89,6 +97,8 @@ public static class ConditionExtensions
             Condition.GtUnsigned => (ulong)a > (ulong)b,
             Condition.GeUnsigned => (ulong)a >= (ulong)b,
             Condition.LtUnsigned => (ulong)a < (ulong)b,
+            Condition.Set => (a & b) != 0,
+            Condition.Clear => (a & b) == 0,
             _ => (ulong)a <= (ulong)b,
         };
     }

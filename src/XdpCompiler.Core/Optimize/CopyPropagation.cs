@@ -57,6 +57,49 @@ internal static class CopyPropagation
         }
     }
 
+    /// <summary>
+    /// Within each block, reads of "t = x" read x instead while neither changes, and "x = x" goes. This reaches the
+    /// locals that <see cref="Run"/> cannot (several definitions): "t = score; score = t" is what an assignment to a
+    /// local leaves once <see cref="DemandedBits"/> has dropped the operation in between.
+    /// </summary>
+    public static void RunLocal(IrFunction function)
+    {
+        foreach (var block in function.Blocks)
+        {
+            var copyOf = new Dictionary<int, int>();
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                var instruction = block.Instructions[i];
+                foreach (var use in Liveness.Uses(instruction).Where(copyOf.ContainsKey).ToList())
+                    instruction = RenameUse(instruction, use, copyOf[use]);
+                if (instruction is MovInstr { Width: Width.W64 } self && self.Dst == self.Src)
+                {
+                    block.Instructions.RemoveAt(i--);
+                    continue;
+                }
+
+                block.Instructions[i] = instruction;
+                foreach (var def in Liveness.Defs(instruction))
+                {
+                    copyOf.Remove(def);
+                    foreach (var stale in copyOf.Where(pair => pair.Value == def).Select(pair => pair.Key).ToList())
+                        copyOf.Remove(stale);
+                }
+
+                // Only virtual sources: reading R0-R5 later would stretch them across calls and argument set-up.
+                if (instruction is MovInstr { Width: Width.W64 } copy && !Ir.IsPhysical(copy.Dst) && !Ir.IsPhysical(copy.Src))
+                    copyOf[copy.Dst] = copy.Src;
+            }
+
+            if (block.Terminator is BranchTerm branch)
+            {
+                foreach (var use in Liveness.Uses(branch).Where(copyOf.ContainsKey).ToList())
+                    branch = Liveness.Rename(branch, use, copyOf[use]);
+                block.Terminator = branch;
+            }
+        }
+    }
+
     /// <summary>Renames a register where the instruction reads it, never where it writes it.</summary>
     private static IrInstr RenameUse(IrInstr instruction, int from, int to)
     {

@@ -48,6 +48,13 @@ internal static class Peephole
                     // Loads zero-extend: a zero-extension of a loaded value that is no wider changes nothing.
                     ExtendInstr { Signed: false } extend when Single(extend.Src) && definedBy[extend.Src] is LoadInstr load && load.Size.Bits() <= extend.FromBits =>
                         new MovInstr(extend.Dst, extend.Src, Width.W64) { Source = extend.Source },
+                    // An extension of an extension: "(long)(sbyte)x" sign-extends from 8 bits once, not twice.
+                    ExtendInstr outer when Single(outer.Src) && definedBy[outer.Src] is ExtendInstr inner && Single(inner.Src) &&
+                        inner.FromBits <= outer.FromBits && outer.FromBits <= (int)inner.To && (inner.Signed == outer.Signed || !inner.Signed && inner.FromBits < outer.FromBits) =>
+                        outer with { Src = inner.Src, FromBits = inner.FromBits, Signed = inner.Signed },
+                    // "x & 0xFFFFFFFF" needs the mask in a register; a 32-bit move clears the upper half by itself.
+                    BinaryInstr { Op: BinaryOp.And, Width: Width.W64, Right.IsImmediate: false } masked when Constant(masked.Right.Register) == 0xFFFF_FFFF =>
+                        new ExtendInstr(masked.Dst, masked.Left, 32, Signed: false, Width.W64) { Source = masked.Source },
                     StoreInstr { Value.IsImmediate: false } store => store with { Value = Operand.Reg(LowBitsSource(store.Value.Register, store.Size.Bits())) },
                     var other => other,
                 };

@@ -113,6 +113,14 @@ internal static class RedundancyElimination
 
         if (key is not null && stable(dst) && !operands.Contains(dst))
             available[key] = new Available(dst, operands);
+
+        // A 64-bit store leaves its value in memory: reading the same place back reads that register (narrower
+        // loads zero-extend, so only the full width is exact).
+        if (instruction is StoreInstr { Size: MemSize.DW, Value.IsImmediate: false } store && (store.Base == Reg.R10 || stable(store.Base)) &&
+            stable(store.Value.Register))
+        {
+            available[$"load {store.Base} {store.Offset} {store.Size}"] = new Available(store.Value.Register, new[] { store.Base, store.Value.Register });
+        }
     }
 
     /// <summary>

@@ -34,6 +34,22 @@ internal static class ReturnMerging
             }
         }
 
+        // "...; r0 = K; exit" at the end of a longer block ends in a jump to its own "r0 = K; exit" instead, which the
+        // sharing below merges with the other returns of K: a second "return Tx" then costs a jump, not two instructions.
+        foreach (var block in function.Blocks.Skip(1).ToList())
+        {
+            var count = block.Instructions.Count;
+            if (block.Terminator is ExitTerm exitTerm && count >= 2 && block.Instructions[count - 1] is ConstInstr { Dst: Reg.R0 } value)
+            {
+                var tail = function.NewBlockDetached();
+                tail.Instructions.Add(value);
+                tail.Terminator = exitTerm;
+                block.Instructions.RemoveAt(count - 1);
+                block.Terminator = new JumpTerm(tail) { Source = exitTerm.Source };
+                function.Blocks.Insert(function.Blocks.IndexOf(block) + 1, tail);
+            }
+        }
+
         function.RemoveUnreachableBlocks();
         var canonical = new Dictionary<long, IrBlock>();
         var replace = new Dictionary<IrBlock, IrBlock>();

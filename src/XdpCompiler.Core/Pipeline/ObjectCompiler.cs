@@ -141,8 +141,17 @@ public static class ObjectCompiler
         Peephole.Run(function);
         SwapCompareFolding.Run(function);
         DeadCodeElimination.Run(function);
+        BitTestFolding.Run(function);
+        DemandedBits.Run(function);
+        CopyPropagation.RunLocal(function);
+        DeadCodeElimination.Run(function);
+        CfgSimplification.Run(function);
+        CopyPropagation.RunLocal(function);
+        DeadCodeElimination.Run(function);
+        CopyPropagation.Run(function);
         CopyCoalescing.Run(function);
         ReturnMerging.Run(function);
+        ReturnHoisting.Run(function);
 
         Dictionary<int, int> colours;
         try
