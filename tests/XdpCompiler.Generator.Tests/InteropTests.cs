@@ -69,6 +69,75 @@ public sealed class InteropTests
         Assert.Contains("Interlocked.Increment(ref *count);", dump, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The kernel's JIT line table (what <c>bpftool prog dump jited linum</c> prints beside the machine code) maps the
+    /// JIT output of a generated program to its C# lines. Debian's bpftool is built without a disassembler, so a small
+    /// libbpf program reads the same bpf_prog_info fields bpftool does.
+    /// </summary>
+    [KernelToolFact("bpftool", "gcc")]
+    public void TheJitLineTablePointsAtCSharp()
+    {
+        using var directory = new TempDirectory();
+        using var pins = new BpfFsDirectory();
+        File.WriteAllText(directory.File("jited_lines.c"), JitedLinesSource);
+        Tools.Run("gcc", "-O2", "-Wall", "-Werror", "-o", directory.File("jited_lines"), directory.File("jited_lines.c"), "-lbpf");
+        var path = directory.File("DropUdpAtomic.o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(("/src/DropUdpAtomic.cs", GeneratorHarness.ProgramSource("DropUdpAtomic"))).Objects["DropUdpAtomic"]);
+        Tools.Run("bpftool", "prog", "loadall", path, pins.Combine("progs"));
+
+        var table = Tools.Run(directory.File("jited_lines"), Path.Combine(pins.Combine("progs"), "xdp_drop_udp")).Output;
+
+        var rows = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+        Assert.True(rows.Count > 3, table);
+        Assert.All(rows, row => Assert.Contains(" /src/DropUdpAtomic.cs:", row, StringComparison.Ordinal));
+        Assert.Contains(rows, row => row.EndsWith("Interlocked.Increment(ref *count);", StringComparison.Ordinal));
+        // Machine-code offsets grow with the line records: each C# line owns a stretch of the JIT output.
+        var offsets = rows.Select(r => Convert.ToInt64(r[3..r.IndexOf(' ')], 16)).ToList();
+        Assert.Equal(offsets.Order(), offsets);
+    }
+
+    private const string JitedLinesSource = """
+        // Prints the kernel's JIT line table of a pinned program: one "offset file:line text" per jited line, from
+        // bpf_prog_info's jited_line_info (machine-code addresses) and line_info (BTF strings), the data behind
+        // `bpftool prog dump jited linum`.
+        #include <bpf/bpf.h>
+        #include <bpf/btf.h>
+        #include <linux/bpf.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+
+        int main(int argc, char **argv)
+        {
+            if (argc != 2) { fprintf(stderr, "usage: jited_lines PIN\n"); return 2; }
+            int fd = bpf_obj_get(argv[1]);
+            if (fd < 0) { perror("bpf_obj_get"); return 1; }
+            struct bpf_prog_info info = {0};
+            __u32 len = sizeof(info);
+            if (bpf_obj_get_info_by_fd(fd, &info, &len)) { perror("info"); return 1; }
+            __u32 lines = info.nr_line_info, jited = info.nr_jited_line_info, rec = info.line_info_rec_size, jrec = info.jited_line_info_rec_size;
+            __u32 btf_id = info.btf_id, jited_len = info.jited_prog_len;
+            if (!lines || !jited || !btf_id) { fprintf(stderr, "no line info: %u lines, %u jited lines, btf %u\n", lines, jited, btf_id); return 1; }
+            struct bpf_line_info *li = calloc(lines, rec);
+            __u64 *addrs = calloc(jited, jrec);
+            memset(&info, 0, sizeof(info));
+            info.nr_line_info = lines; info.line_info_rec_size = rec; info.line_info = (__u64)(unsigned long)li;
+            info.nr_jited_line_info = jited; info.jited_line_info_rec_size = jrec; info.jited_line_info = (__u64)(unsigned long)addrs;
+            len = sizeof(info);
+            if (bpf_obj_get_info_by_fd(fd, &info, &len)) { perror("info 2"); return 1; }
+            struct btf *btf = btf__load_from_kernel_by_id(btf_id);
+            if (!btf) { perror("btf"); return 1; }
+            __u64 start = addrs[0];
+            printf("jited %u bytes, %u line records\n", jited_len, jited);
+            for (__u32 i = 0; i < jited; i++) {
+                struct bpf_line_info *l = (struct bpf_line_info *)((char *)li + i * rec);
+                printf("+0x%llx %s:%u %s\n", (unsigned long long)(addrs[i] - start), btf__name_by_offset(btf, l->file_name_off),
+                       BPF_LINE_INFO_LINE_NUM(l->line_col), btf__name_by_offset(btf, l->line_off));
+            }
+            return 0;
+        }
+        """;
+
     /// <summary>iproute2 and xdp-loader (both libbpf underneath) attach a generated object to an interface.</summary>
     [KernelToolFact("ip", "xdp-loader")]
     public void Iproute2AndXdpLoaderAttachAGeneratedObject()
