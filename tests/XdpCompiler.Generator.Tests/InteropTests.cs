@@ -138,6 +138,25 @@ public sealed class InteropTests
         }
         """;
 
+    /// <summary>bpftool prints a generated map's struct values with the C# field names, from the object's BTF.</summary>
+    [KernelToolFact("bpftool")]
+    public void BpftoolMapDumpShowsCSharpFieldNames()
+    {
+        using var directory = new TempDirectory();
+        using var pins = new BpfFsDirectory();
+        var path = directory.File("StructParameters.o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(("/src/StructParameters.cs", GeneratorHarness.ProgramSource("StructParameters"))).Objects["StructParameters"]);
+        Tools.Run("bpftool", "prog", "loadall", path, pins.Combine("progs"), "pinmaps", pins.Combine("maps"));
+
+        var dump = Tools.Run("bpftool", "map", "dump", "pinned", Path.Combine(pins.Combine("maps"), "Windows")).Output;
+
+        Assert.Contains("\"Low\": 0", dump, StringComparison.Ordinal);
+        Assert.Contains("\"High\": 0", dump, StringComparison.Ordinal);
+        Assert.Contains("\"Hits\": 0", dump, StringComparison.Ordinal);
+        var btf = Tools.Run("bpftool", "btf", "dump", "file", path).Output;
+        Assert.Contains("STRUCT 'Window' size=12 vlen=3", btf, StringComparison.Ordinal);
+    }
+
     /// <summary>iproute2 and xdp-loader (both libbpf underneath) attach a generated object to an interface.</summary>
     [KernelToolFact("ip", "xdp-loader")]
     public void Iproute2AndXdpLoaderAttachAGeneratedObject()
