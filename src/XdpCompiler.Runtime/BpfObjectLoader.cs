@@ -113,7 +113,7 @@ public static class BpfObjectLoader
                 LoadedProgram loaded;
                 try
                 {
-                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo, options.CollectVerifierStats);
+                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo, options.CollectVerifierStats, program.Section);
                 }
                 catch (BpfVerifierException rejected)
                 {
@@ -126,6 +126,7 @@ public static class BpfObjectLoader
                     warnings.Add(loaded.DebugInfoWarning);
             }
 
+            FillProgramArrays(obj, maps, programs);
             return new LoadedBpfObject(obj, programs, maps, dataSections, btf, warnings);
         }
         catch
@@ -140,6 +141,27 @@ public static class BpfObjectLoader
             foreach (var path in createdPins)
                 TryDelete(path);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Puts each program array's initial programs (libbpf's <c>.values</c>) into their slots, as libbpf does once the
+    /// programs are loaded. A program array pinned by an earlier load is filled again, with this load's programs.
+    /// </summary>
+    private static void FillProgramArrays(BpfObject obj, Dictionary<string, LoadedMap> maps, Dictionary<string, LoadedProgram> programs)
+    {
+        foreach (var definition in obj.Maps.Where(m => m.HasInitialPrograms))
+        {
+            var map = maps[definition.Name];
+            for (var slot = 0; slot < definition.InitialPrograms.Length; slot++)
+            {
+                if (definition.InitialPrograms[slot] is not { Length: > 0 } name)
+                    continue;
+                if (!programs.TryGetValue(name, out var program))
+                    throw new InvalidOperationException($"Map {definition.Name} of object {obj.Name} starts with program '{name}' in slot {slot}, but the object loaded no XDP program of that name.");
+                var fd = program.Fd.Value;
+                map.Update(BitConverter.GetBytes((uint)slot), BitConverter.GetBytes(fd));
+            }
         }
     }
 

@@ -90,8 +90,31 @@ public sealed unsafe class LoadedProgram : IDisposable
         return Load(name, instructions.ToImmutableArray(), license, debugInfo: null);
     }
 
-    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo, bool collectStats = false)
+    /// <summary>BPF_F_XDP_HAS_FRAGS: the program handles multi-buffer packets (jumbo frames, GRO), so the kernel gives it them.</summary>
+    private const uint XdpHasFrags = 1 << 5;
+
+    /// <summary>
+    /// What libbpf derives from an XDP section name: <c>xdp/devmap</c> and <c>xdp/cpumap</c> programs run on a devmap
+    /// or cpumap entry (expected attach type BPF_XDP_DEVMAP / BPF_XDP_CPUMAP), <c>xdp.frags…</c> ones accept
+    /// multi-buffer packets (BPF_F_XDP_HAS_FRAGS); everything else is a plain BPF_XDP program.
+    /// </summary>
+    internal static (uint AttachType, uint Flags) XdpSectionAttributes(string section)
     {
+        var flags = section == "xdp.frags" || section.StartsWith("xdp.frags/", StringComparison.Ordinal) ? XdpHasFrags : 0;
+        var kind = section.IndexOf('/') is var slash and >= 0 ? section[(slash + 1)..] : "";
+        var attach = kind switch
+        {
+            "devmap" => BpfAttachType.XdpDevMap,
+            "cpumap" => BpfAttachType.XdpCpuMap,
+            _ => BpfAttachType.Xdp,
+        };
+        return ((uint)attach, flags);
+    }
+
+    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo, bool collectStats = false,
+        string section = "xdp")
+    {
+        var (attachType, programFlags) = XdpSectionAttributes(section);
         var operation = $"load program {name}";
         if (instructions.IsDefaultOrEmpty)
             throw new ArgumentException($"Program {name} has no instructions.", nameof(instructions));
@@ -102,6 +125,9 @@ public sealed unsafe class LoadedProgram : IDisposable
 
         LoadedProgram Loaded(int fd, string log, string? warning) =>
             new(new BpfFd(fd), name, instructions, warning, collectStats ? VerifierStats.Parse(log) : null);
+
+        (int, string) Try(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel) =>
+            TryLoad(name, code, license, debugInfo, logLevel, attachType, programFlags);
 
         var (fd, quietLog) = Try(name, code, licenseBytes, debugInfo, quiet);
         if (fd >= 0)
@@ -145,12 +171,13 @@ public sealed unsafe class LoadedProgram : IDisposable
     }
 
     /// <summary>One load attempt; with a nonzero <paramref name="logLevel"/> it captures the whole log.</summary>
-    private static (int Result, string Log) Try(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel) =>
+    private static (int Result, string Log) TryLoad(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, uint attachType, uint programFlags) =>
         logLevel == 0
-            ? (Attempt(name, code, license, debugInfo, 0, null, 0, out _), "")
-            : KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, logLevel, buffer, size, out trueSize));
+            ? (Attempt(name, code, license, debugInfo, 0, null, 0, attachType, programFlags, out _), "")
+            : KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, logLevel, buffer, size, attachType, programFlags, out trueSize));
 
-    private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, byte* logBuffer, uint logSize, out uint logTrueSize)
+    private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, byte* logBuffer, uint logSize,
+        uint attachType, uint programFlags, out uint logTrueSize)
     {
         var functions = debugInfo?.Functions.ToArray() ?? [];
         var lines = debugInfo?.Lines.ToArray() ?? [];
@@ -165,7 +192,8 @@ public sealed unsafe class LoadedProgram : IDisposable
                 var attr = new ProgLoadAttr
                 {
                     ProgType = (uint)BpfProgType.Xdp,
-                    ExpectedAttachType = (uint)BpfAttachType.Xdp,
+                    ExpectedAttachType = attachType,
+                    ProgFlags = programFlags,
                     InsnCount = (uint)(code.Length / Instruction.Size),
                     Insns = (ulong)insns,
                     License = (ulong)lic,

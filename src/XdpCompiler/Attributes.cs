@@ -39,13 +39,25 @@ public sealed class XdpRunConfigAttribute : Attribute
     public XdpAction[] ChainCallActions { get; set; } = [XdpAction.Pass];
 }
 
-/// <summary>Marks a <c>static readonly</c> field of a map type as a BTF-defined map in the object's <c>.maps</c> section.</summary>
+/// <summary>
+/// Marks a <c>static readonly</c> field of a map type as a BTF-defined map in the object's <c>.maps</c> section, with
+/// the definition's optional <c>pinning</c> and <c>map_flags</c>.
+/// </summary>
 [AttributeUsage(AttributeTargets.Field, Inherited = false)]
 public sealed class MapAttribute : Attribute
 {
+    /// <summary>libbpf's <c>pinning</c>: <see cref="MapPinning.ByName"/> pins the map in bpffs under its name and reuses it.</summary>
+    public MapPinning Pinning { get; set; }
+
+    /// <summary>The definition's <c>map_flags</c> (the kernel checks which ones the map type accepts).</summary>
+    public MapFlags Flags { get; set; }
 }
 
-/// <summary>The license string written into the object's <c>license</c> section (default "GPL").</summary>
+/// <summary>
+/// The license string written into the object's <c>license</c> section (default "GPL"). Only a GPL-compatible license
+/// (the kernel's list: "GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL") may
+/// call GPL-only helpers such as <see cref="Bpf.TracePrintk"/> and <see cref="XdpContext.FibLookup"/>.
+/// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class XdpLicenseAttribute : Attribute
 {

@@ -12,6 +12,18 @@ public sealed class BpfHelperAttribute : Attribute
     public BpfHelperAttribute(int id) => Id = id;
 
     public int Id { get; }
+
+    /// <summary>
+    /// The kernel lets only programs with a GPL-compatible license call this helper (its <c>gpl_only</c>); the compiler
+    /// reports a call from any other program.
+    /// </summary>
+    public bool GplOnly { get; set; }
+
+    /// <summary>
+    /// When 0 or more: the helper takes, right after the C# argument with this index (a pointer), the size of what it
+    /// points to, which the compiler passes as a constant.
+    /// </summary>
+    public int SizeOfPointeeAfter { get; set; } = -1;
 }
 
 /// <summary>Kernel helpers an XDP program can call.</summary>
@@ -88,7 +100,7 @@ public static class Bpf
     /// constant <paramref name="format"/> with up to three integer arguments (<c>%d %i %u %x</c>, with <c>l</c>/<c>ll</c>).
     /// For debugging only: it is slow and GPL-only. In .NET the line goes to <see cref="TraceWriter"/>.
     /// </summary>
-    [BpfHelper(6)]
+    [BpfHelper(6, GplOnly = true)]
     public static long TracePrintk(string format, ulong arg1 = 0, ulong arg2 = 0, ulong arg3 = 0)
     {
         var args = new[] { arg1, arg2, arg3 };

@@ -6,7 +6,7 @@ namespace XdpCompiler;
 /// The packet an XDP program sees: the kernel's <c>struct xdp_md</c>. In eBPF each property is a context load the
 /// verifier turns into a packet pointer; in .NET it is a pinned copy of a packet, so a program runs in a unit test.
 /// </summary>
-public sealed unsafe class XdpContext : IDisposable
+public sealed unsafe partial class XdpContext : IDisposable
 {
     /// <summary>Headroom in front of the packet, as the kernel leaves for <c>bpf_xdp_adjust_head</c>.</summary>
     public const int DefaultHeadroom = 256;

@@ -140,6 +140,13 @@ public sealed class DiagnosticTests
     [InlineData("[Map] static PerCpuArray<ulong> {|XDP0008:NotReadOnly|} = new(maxEntries: 1);")]
     [InlineData("[Map] static readonly PerCpuArray<ulong> {|XDP0008:NoEntries|} = new(maxEntries: 0);")]
     [InlineData("[Map] static readonly int {|XDP0008:NotAMap|} = 3;")]
+    [InlineData("[Map] static readonly RingBuffer Ring = new({|XDP0008:maxEntries: 6000|});")]
+    [InlineData("[Map] static readonly RingBuffer Ring = new({|XDP0008:maxEntries: 2048|});")]
+    [InlineData("[Map] static readonly LpmTrie<ulong, uint> {|XDP0008:NotAStructKey|} = new(maxEntries: 4);")]
+    [InlineData("[Map] static readonly LpmTrie<Bad2Key, uint> {|XDP0008:NoData|} = new(maxEntries: 4);")]
+    [InlineData("[Map] static readonly ProgramArray Jumps = new(maxEntries: 2) { [{|XDP0008:2|}] = Run };")]
+    [InlineData("[Map] static readonly ProgramArray Jumps = new(maxEntries: 2) { [0] = {|XDP0008:NotAProgram|} };")]
+    [InlineData("[Map] static readonly HashMap<uint, uint> Plain = new(maxEntries: 2) {|XDP0008:{ }|};")]
     public void InvalidMap(string field)
     {
         var (source, expected) = Parse($$"""
@@ -150,10 +157,49 @@ public sealed class DiagnosticTests
 
                 [XdpProgram("xdp_maps")]
                 public static XdpAction Run(XdpContext ctx) => XdpAction.Pass;
+
+                static XdpAction NotAProgram(XdpContext ctx) => XdpAction.Pass;
+            }
+
+            public struct Bad2Key
+            {
+                public uint PrefixLength;
             }
             """);
         var run = GeneratorHarness.Run(("/src/Maps.cs", source));
         Assert.Equal(expected, run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
+    }
+
+    /// <summary>A tail call never returns, so it may only be the whole value of a return in the program method itself.</summary>
+    [Theory]
+    [InlineData("var a = {|XDP0001:Jumps.TailCall(ctx, 0, XdpAction.Pass)|}; return a;")]
+    [InlineData("return ctx.RxQueueIndex == 0 ? {|XDP0001:Jumps.TailCall(ctx, 0, XdpAction.Pass)|} : XdpAction.Drop;")]
+    [InlineData("return Forward(ctx);")]
+    public void TailCallOutsideTheProgramsReturn(string body)
+    {
+        var (source, expected) = Parse($$"""
+            using XdpCompiler;
+            public static partial class Tails
+            {
+                [Map] static readonly ProgramArray Jumps = new(maxEntries: 2) { [1] = Run };
+
+                [XdpProgram("xdp_tails")]
+                public static XdpAction Run(XdpContext ctx)
+                {
+                    {{body}}
+                }
+
+                static XdpAction Forward(XdpContext ctx) => {|XDP0001:Jumps.TailCall(ctx, 1, XdpAction.Pass)|};
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/Tails.cs", source));
+        var actual = run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList();
+        // The helper's span counts only when the program calls it.
+        var forwardSpan = expected.Last();
+        if (!body.Contains("Forward", StringComparison.Ordinal))
+            expected.Remove(forwardSpan);
+        Assert.Equal(expected, actual);
+        Assert.Empty(run.Objects);
     }
 
     [Fact]

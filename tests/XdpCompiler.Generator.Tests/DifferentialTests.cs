@@ -61,9 +61,36 @@ public sealed class DifferentialTests
         }
 
         CompareGlobals(obj, loaded, type);
-        // Device maps belong to user space (programs cannot write them), so there is nothing to compare.
-        foreach (var map in obj.Maps.Where(m => m.Type != Core.Objects.BpfMapType.DevMap))
-            CompareMap(map, loaded.Map(map.Name), type.GetField(map.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!);
+        foreach (var map in obj.Maps)
+        {
+            var managed = type.GetField(map.Name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
+            switch (map.Type)
+            {
+                // Device, CPU, socket and program maps belong to user space (programs cannot write them): nothing to compare.
+                case Core.Objects.BpfMapType.DevMap or Core.Objects.BpfMapType.DevMapHash or Core.Objects.BpfMapType.CpuMap
+                    or Core.Objects.BpfMapType.XskMap or Core.Objects.BpfMapType.ProgArray:
+                    break;
+                case Core.Objects.BpfMapType.RingBuf:
+                    CompareRecords(map, loaded.Map(map.Name), (RingBuffer)managed);
+                    break;
+                default:
+                    CompareMap(map, loaded.Map(map.Name), managed);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The records in the kernel's ring buffer against the .NET ring buffer's, in order, byte for byte.</summary>
+    private static void CompareRecords(Core.Objects.BpfMap map, LoadedMap kernelMap, RingBuffer managed)
+    {
+        var kernel = KernelRingBuffer.Consume(kernelMap);
+        var dotnet = managed.Consume();
+        Assert.True(kernel.Count == dotnet.Count, $"ring buffer {map.Name}: kernel has {kernel.Count} records, .NET {dotnet.Count}");
+        for (var i = 0; i < kernel.Count; i++)
+        {
+            Assert.True(kernel[i].AsSpan().SequenceEqual(dotnet[i]),
+                $"ring buffer {map.Name} record #{i}: kernel {Convert.ToHexString(kernel[i])}, .NET {Convert.ToHexString(dotnet[i])}");
+        }
     }
 
     /// <summary>

@@ -26,7 +26,9 @@ public sealed class InteropTests
                 ShowRawBytes = false,
                 SourceLine = null,
             });
-            var ourLines = InstructionLines(ours);
+            // llvm-objdump numbers instructions from the start of the section, which may hold earlier programs.
+            var start = obj.Programs.TakeWhile(p => p != program).Where(p => p.Section == program.Section).Sum(p => p.Instructions.Length);
+            var ourLines = InstructionLines(ours, start);
             Assert.Equal(program.Instructions.Length - program.Instructions.Count(i => i.IsLoadImm64), ourLines.Count);
             // A function that shares its section (.text functions, programs in one section) starts where the ones before
             // it end, and llvm-objdump counts from the section's start.
@@ -211,10 +213,10 @@ public sealed class InteropTests
     }
 
     /// <summary>The instruction texts of a listing ("r0 = 0x2"), without indices, labels and relocation lines.</summary>
-    private static List<string> InstructionLines(string listing) => listing.Split('\n')
+    private static List<string> InstructionLines(string listing, int start = 0) => listing.Split('\n')
         .Select(l => l.Split('\t'))
         .Where(parts => parts.Length >= 2 && parts[0].TrimEnd().EndsWith(':') && int.TryParse(parts[0].Trim().TrimEnd(':'), out _))
-        .Select(parts => parts[0].Trim() + " " + parts[^1].Trim())
+        .Select(parts => $"{int.Parse(parts[0].Trim().TrimEnd(':'), System.Globalization.CultureInfo.InvariantCulture) + start}: {parts[^1].Trim()}")
         .ToList();
 
     private static string WithoutIndex(string line) => line[(line.IndexOf(' ') + 1)..];

@@ -74,6 +74,11 @@ public static class DiagnosticCatalog
         "XDP0014", "Calls nested too deeply",
         "Calling '{0}' nests calls {1} deep; XDP programs allow at most {2}", XdpSeverity.Error, Frontend);
 
+    public static readonly DiagnosticDescriptorInfo GplOnlyHelper = new(
+        "XDP0015", "GPL-only helper in a program without a GPL-compatible license",
+        "'{0}' is a GPL-only kernel helper, and the kernel refuses to load it in a program whose license is \"{1}\": use a GPL-compatible [XdpLicense] (\"GPL\", \"Dual MIT/GPL\", \"Dual BSD/GPL\", …) or do without the helper",
+        XdpSeverity.Error, Frontend);
+
     public static readonly DiagnosticDescriptorInfo InvalidRunConfig = new(
         "XDP0020", "Invalid libxdp run config",
         "The [XdpRunConfig] of XDP program '{0}' is invalid: {1}", XdpSeverity.Error, Frontend);
@@ -93,6 +98,6 @@ public static class DiagnosticCatalog
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnsupportedConstruct, Allocation, StringUse, ExceptionHandling, InvalidProgramSignature, UnsupportedCall,
-        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, InvalidRunConfig, StackTooLarge, RegisterAllocationFailed, InternalError,
+        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, GplOnlyHelper, InvalidRunConfig, StackTooLarge, RegisterAllocationFailed, InternalError,
     };
 }

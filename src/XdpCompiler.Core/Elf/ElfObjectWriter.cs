@@ -91,7 +91,7 @@ public static class ElfObjectWriter
         var strtab = Add(elfSections, new ElfSection(BpfElf.StringTableSection, ShtStrTab, 0, Array.Empty<byte>(), 1, 0));
         var symbols = new List<ElfSymbolEntry> { default };
         var symbolIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var pendingRelocations = new List<(ElfSection Rel, CodeSection Code)>();
+        var pendingRelocations = new List<(ElfSection Rel, CodeSection? Code)>();
         foreach (var section in sections)
         {
             var code = Add(elfSections, new ElfSection(section.Name, ShtProgBits, ShfAlloc | ShfExecInstr, section.Encode(), 8, 0));
@@ -116,11 +116,30 @@ public static class ElfObjectWriter
             var total = mapSizes.Aggregate(0u, (a, b) => a + b);
             var mapsSection = Add(elfSections, new ElfSection(BpfElf.MapsSection, ShtProgBits, ShfWrite | ShfAlloc, new byte[total], 8, 0));
             ulong offset = 0;
+            var slotRelocations = new ByteBuffer();
             for (var i = 0; i < maps.Length; i++)
             {
                 symbolIndex[maps[i].Name] = symbols.Count;
                 symbols.Add(new ElfSymbolEntry(names.Add(maps[i].Name), SttObject, mapsSection, offset, mapSizes[i]));
+                if (maps[i].HasInitialPrograms)
+                {
+                    // The slots are the definition's last 8-byte words; each set one is an R_BPF_64_ABS64 against its
+                    // program's symbol, which libbpf turns into the program's fd after loading.
+                    var first = offset + mapSizes[i] - (ulong)maps[i].InitialPrograms.Length * 8;
+                    for (var slot = 0; slot < maps[i].InitialPrograms.Length; slot++)
+                    {
+                        if (maps[i].InitialPrograms[slot] is not { Length: > 0 } program)
+                            continue;
+                        slotRelocations.U64(first + (ulong)slot * 8);
+                        slotRelocations.U64(((ulong)symbolIndex[program] << 32) | BpfElf.RelocationAbs64);
+                    }
+                }
                 offset += mapSizes[i];
+            }
+            if (slotRelocations.Length > 0)
+            {
+                var rel = Add(elfSections, new ElfSection(".rel" + BpfElf.MapsSection, ShtRel, ShfInfoLink, slotRelocations.ToArray(), 8, RelSize) { InfoSection = mapsSection });
+                pendingRelocations.Add((rel, null));
             }
         }
         foreach (var data in dataSections)
@@ -143,7 +162,10 @@ public static class ElfObjectWriter
         Add(elfSections, new ElfSection(BpfElf.BtfExtSection, ShtProgBits, 0, btfExtBytes, 4, 0));
 
         foreach (var (rel, code) in pendingRelocations)
-            rel.Data = EncodeRelocations(code, symbols, symbolIndex, names);
+        {
+            if (code is not null)
+                rel.Data = EncodeRelocations(code, symbols, symbolIndex, names);
+        }
 
         var symtab = Add(elfSections, new ElfSection(BpfElf.SymbolTableSection, ShtSymTab, 0, Array.Empty<byte>(), 8, SymbolSize)
         {
@@ -182,6 +204,18 @@ public static class ElfObjectWriter
                 throw new ArgumentException($"{where}: the name is used twice (programs, maps and '_license' share one symbol table).", nameof(obj));
             CheckMapType(where, types, map.KeyType, map.KeySize, "key");
             CheckMapType(where, types, map.ValueType, map.ValueSize, "value");
+            if (!map.InitialPrograms.IsDefaultOrEmpty)
+            {
+                if (map.Type != BpfMapType.ProgArray)
+                    throw new ArgumentException($"{where}: only a program array has initial programs.", nameof(obj));
+                if (map.InitialPrograms.Length > map.MaxEntries)
+                    throw new ArgumentException($"{where}: {map.InitialPrograms.Length} initial slots but max_entries is {map.MaxEntries}.", nameof(obj));
+                foreach (var program in map.InitialPrograms.Where(p => !string.IsNullOrEmpty(p)))
+                {
+                    if (!programs.Any(p => p.Name == program && p.Section != BpfElf.TextSection))
+                        throw new ArgumentException($"{where}: initial program '{program}' is not an entry program of the object (libbpf puts only those into program arrays).", nameof(obj));
+                }
+            }
         }
 
         var variables = ValidateDataSections(obj, dataSections, types, names);

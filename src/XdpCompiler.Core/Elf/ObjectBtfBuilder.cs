@@ -32,7 +32,11 @@ internal sealed class ObjectBtfBuilder
 
     public BtfTypeTable ToTable() => new(_types.ToImmutableArray());
 
-    /// <summary>Builds the map definition struct, VAR and the DATASEC; returns each map's definition size in bytes.</summary>
+    /// <summary>
+    /// Builds the map definition struct, VAR and the DATASEC; returns each map's size in <c>.maps</c>: its definition
+    /// plus, for a program array with initial programs, one 8-byte slot per initial entry after it (the flexible
+    /// <c>values</c> array, which relocations against the programs fill).
+    /// </summary>
     public ImmutableArray<uint> AddMaps(ImmutableArray<BpfMap> maps)
     {
         var sizes = ImmutableArray.CreateBuilder<uint>(maps.Length);
@@ -48,10 +52,18 @@ internal sealed class ObjectBtfBuilder
                 members.Add((BpfElf.MapMember.MapFlags, Integer(map.Flags)));
             if (map.Pinning != BpfMapPinning.None)
                 members.Add((BpfElf.MapMember.Pinning, Integer((uint)map.Pinning)));
-
+            var slots = map.HasInitialPrograms ? (uint)map.InitialPrograms.Length : 0;
             // Every member is a pointer, so the definition is an array of 8-byte slots (libbpf never reads the data).
-            var size = (uint)members.Count * 8;
-            var definition = Append(new BtfComposite(false, "", size,
+            var definitionSize = (uint)members.Count * 8;
+            if (slots > 0)
+            {
+                // libbpf's __array(values, int (void *)): a flexible array of function pointers, the struct's last member.
+                var function = Shared(new BtfReference(BtfKind.Ptr, "", VoidCtxProto()));
+                members.Add((BpfElf.MapMember.Values, Shared(new BtfArray(function, ArrayIndex(), 0))));
+            }
+
+            var size = definitionSize + slots * 8;
+            var definition = Append(new BtfComposite(false, "", definitionSize,
                 members.Select((m, i) => new BtfMember(m.Name, m.Type, (uint)i * 64)).ToImmutableArray()));
             var variable = Append(new BtfVar(map.Name, definition, BtfVarLinkage.GlobalAllocated));
             vars.Add(new BtfVarSecInfo(variable, offset, size));

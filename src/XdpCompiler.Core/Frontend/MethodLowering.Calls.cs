@@ -16,8 +16,20 @@ internal sealed partial class MethodLowering
         public const int MapLookupElem = 1;
         public const int MapUpdateElem = 2;
         public const int MapDeleteElem = 3;
+        public const int TailCall = 12;
         public const int RedirectMap = 51;
+        public const int RingbufOutput = 130;
+        public const int RingbufReserve = 131;
+        public const int RingbufSubmit = 132;
+        public const int RingbufDiscard = 133;
     }
+
+    /// <summary>
+    /// The kernel's <c>license_is_gpl_compatible</c>: the license strings that may call GPL-only helpers, compared
+    /// exactly.
+    /// </summary>
+    internal static bool IsGplCompatible(string license) => license is "GPL" or "GPL v2" or "GPL and additional rights"
+        or "Dual BSD/GPL" or "Dual MIT/GPL" or "Dual MPL/GPL";
 
     private Operand EmitInvocation(IInvocationOperation invocation, bool resultUsed)
     {
@@ -37,10 +49,13 @@ internal sealed partial class MethodLowering
                 return RejectMemoryMarshal(invocation);
         }
 
-        if (method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == HelperAttribute)
-                ?.ConstructorArguments.FirstOrDefault().Value is int helperId)
+        if (method.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == HelperAttribute) is { } helper
+            && helper.ConstructorArguments.FirstOrDefault().Value is int helperId)
         {
-            return EmitHelperCall(invocation, helperId);
+            if (helper.NamedArguments.FirstOrDefault(a => a.Key == "GplOnly").Value.Value is true && !IsGplCompatible(_license))
+                return Fail(DiagnosticCatalog.GplOnlyHelper, invocation.Syntax, method.ToDisplayString(), _license);
+            var sizeAfter = helper.NamedArguments.FirstOrDefault(a => a.Key == "SizeOfPointeeAfter").Value.Value is int after ? after : -1;
+            return EmitHelperCall(invocation, helperId, sizeAfter);
         }
 
         if (invocation.Instance is IFieldReferenceOperation { Field.IsStatic: true } mapField && MapCatalog.IsMapType(mapField.Field.Type))
@@ -63,7 +78,7 @@ internal sealed partial class MethodLowering
     /// the result comes back in R0. Arguments are computed first and moved into place last, so computing one cannot
     /// clobber another.
     /// </summary>
-    private Operand EmitHelperCall(IInvocationOperation invocation, int helperId)
+    private Operand EmitHelperCall(IInvocationOperation invocation, int helperId, int sizeOfPointeeAfter = -1)
     {
         var arguments = new List<Operand>();
         if (invocation.Instance is { } instance)
@@ -97,10 +112,17 @@ internal sealed partial class MethodLowering
                 continue;
             }
 
-            if (!CheckScalar(argument.Value.Type!, argument.Syntax, out _))
+            if (!CheckScalar(argument.Value.Type!, argument.Syntax, out var scalar))
                 return Operand.Imm(0);
             var value = Eval(argument.Value);
             arguments.Add(value.IsImmediate ? value : Operand.Reg(CopyOf(value.Register)));
+            if (argument.Parameter?.Ordinal == sizeOfPointeeAfter)
+            {
+                // The helper takes the pointee's size next (bpf_fib_lookup's plen): a constant the caller cannot get wrong.
+                if (scalar.Pointee is not { } pointee || _layout.SizeOf(Resolve(pointee)) is not { } pointeeSize)
+                    return Fail(DiagnosticCatalog.UnsupportedCall, argument.Syntax, invocation.TargetMethod.ToDisplayString(), "the argument must point to a type with a fixed layout");
+                arguments.Add(Operand.Imm(pointeeSize));
+            }
         }
 
         if (arguments.Count > 5)
@@ -233,8 +255,18 @@ internal sealed partial class MethodLowering
                 "a program can use only the valid [Map] fields of its own class");
         }
 
-        if (invocation.TargetMethod.Name == "Redirect" && map.Type == BpfMapType.DevMap)
+        var name = invocation.TargetMethod.Name;
+        if (name == "Redirect" && map.Type is BpfMapType.DevMap or BpfMapType.DevMapHash or BpfMapType.CpuMap or BpfMapType.XskMap)
             return EmitRedirectMap(invocation, map);
+        if (name == "TailCall" && map.Type == BpfMapType.ProgArray)
+            return EmitTailCall(invocation, map);
+        if (map.Type == BpfMapType.RingBuf)
+            return EmitRingBufferCall(invocation, map);
+        if (map.Type is not (BpfMapType.Array or BpfMapType.PerCpuArray or BpfMapType.Hash or BpfMapType.PerCpuHash
+            or BpfMapType.LruHash or BpfMapType.LruPerCpuHash or BpfMapType.LpmTrie))
+        {
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "it has no eBPF lowering");
+        }
 
         var helper = invocation.TargetMethod.Name switch
         {
@@ -298,6 +330,102 @@ internal sealed partial class MethodLowering
         Emit(new CallInstr(Helper.RedirectMap, 3));
         var result = _function.NewRegister();
         Emit(new ExtendInstr(result, Reg.R0, 32, Signed: false, Width.W32));
+        return Operand.Reg(result);
+    }
+
+    /// <summary>
+    /// <c>bpf_tail_call(ctx, map, index)</c>, then the fallback: a tail call that succeeds never returns, so the code
+    /// after the call runs only when the slot was empty (or the chain too long) and returns <c>ifMissing</c>. Only the
+    /// value of a <c>return</c> of the program method itself can be a tail call: anywhere else the C# would go on after
+    /// the call, where the kernel would not.
+    /// </summary>
+    private Operand EmitTailCall(IInvocationOperation invocation, MapSpec map)
+    {
+        if (!ReferenceEquals(invocation, _returnedInvocation) || _frames.Count > 0)
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, invocation.Syntax, "A tail call here",
+                "a tail call never comes back, so it must be the whole value of a 'return' in the [XdpProgram] method itself: 'return Map.TailCall(ctx, index, ifMissing);'");
+        }
+
+        if (invocation.Arguments[0].Value is not IParameterReferenceOperation p || !_contextParameters.Contains(p.Parameter))
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, invocation.TargetMethod.ToDisplayString(), "pass the program's own XdpContext parameter");
+        _usedMaps.Add(map.Name);
+        var index = Eval(invocation.Arguments[1].Value);
+        index = index.IsImmediate ? index : Operand.Reg(CopyOf(index.Register));
+        var fallback = Eval(invocation.Arguments[2].Value);
+        fallback = fallback.IsImmediate ? fallback : Operand.Reg(CopyOf(fallback.Register));
+        _source = Locations.Of(invocation.Syntax);
+        Assign(Reg.R1, Operand.Reg(_context));
+        Emit(new LoadMapInstr(Reg.R2, map.Name));
+        Assign(Reg.R3, index);
+        Emit(new CallInstr(Helper.TailCall, 3));
+        return fallback;
+    }
+
+    /// <summary>
+    /// Ring buffer calls: <c>Output(in T, flags)</c> copies the value to the stack and calls bpf_ringbuf_output with its
+    /// size; <c>Reserve&lt;T&gt;()</c> is bpf_ringbuf_reserve with the constant size of T; <c>Submit(p, flags)</c> and
+    /// <c>Discard(p, flags)</c> take only the record (the kernel finds its buffer from it).
+    /// </summary>
+    private Operand EmitRingBufferCall(IInvocationOperation invocation, MapSpec map)
+    {
+        var method = invocation.TargetMethod;
+        if (method.Name is not ("Output" or "Reserve" or "Submit" or "Discard") || method.TypeArguments.Length != 1)
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(), "it has no eBPF lowering");
+        var recordType = Resolve(method.TypeArguments[0]);
+        if (_layout.SizeOf(recordType) is not { } size)
+            return Fail(DiagnosticCatalog.UnsupportedType, invocation.Syntax, recordType.ToDisplayString(), "a ring buffer record needs a fixed unmanaged layout");
+        Operand Flags(int at)
+        {
+            var flags = invocation.Arguments.Length > at ? Eval(invocation.Arguments[at].Value) : Operand.Imm(0);
+            return flags.IsImmediate ? flags : Operand.Reg(CopyOf(flags.Register));
+        }
+
+        int helper;
+        switch (method.Name)
+        {
+            case "Output":
+            {
+                var slot = StackSlotFor(size);
+                StoreValue(invocation.Arguments[0].Value, slot, size, invocation.Syntax);
+                var flags = Flags(1);
+                _source = Locations.Of(invocation.Syntax);
+                Emit(new LoadMapInstr(Reg.R1, map.Name));
+                Emit(new MovInstr(Reg.R2, Reg.R10, Width.W64));
+                Emit(new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R2, Reg.R2, Operand.Imm(slot.Offset)));
+                Assign(Reg.R3, Operand.Imm(size));
+                Assign(Reg.R4, flags);
+                helper = Helper.RingbufOutput;
+                Emit(new CallInstr(helper, 4));
+                break;
+            }
+            case "Reserve":
+                _source = Locations.Of(invocation.Syntax);
+                Emit(new LoadMapInstr(Reg.R1, map.Name));
+                Assign(Reg.R2, Operand.Imm(size));
+                Assign(Reg.R3, Operand.Imm(0));
+                helper = Helper.RingbufReserve;
+                Emit(new CallInstr(helper, 3));
+                break;
+            default:
+            {
+                var record = Eval(invocation.Arguments[0].Value);
+                record = record.IsImmediate ? record : Operand.Reg(CopyOf(record.Register));
+                var flags = Flags(1);
+                _source = Locations.Of(invocation.Syntax);
+                Assign(Reg.R1, record);
+                Assign(Reg.R2, flags);
+                helper = method.Name == "Submit" ? Helper.RingbufSubmit : Helper.RingbufDiscard;
+                Emit(new CallInstr(helper, 2));
+                _usedMaps.Add(map.Name);
+                return Operand.Imm(0);
+            }
+        }
+
+        _usedMaps.Add(map.Name);
+        // Output returns 0 or -errno as a long; Reserve a pointer or null: both all 64 bits.
+        var result = _function.NewRegister();
+        Emit(new MovInstr(result, Reg.R0, Width.W64));
         return Operand.Reg(result);
     }
 

@@ -18,6 +18,7 @@ internal sealed partial class MethodLowering
     private readonly IMethodSymbol _method;
     private readonly Compilation _compilation;
     private readonly string _section;
+    private readonly string _license;
     private readonly CompilerOptions _options;
     private readonly IReadOnlyDictionary<string, GlobalSpec> _globals;
     private readonly TypeLayout _layout;
@@ -33,9 +34,13 @@ internal sealed partial class MethodLowering
     private int _context;
     private SourceSpan? _source;
 
-    public MethodLowering(IMethodSymbol method, string name, string section, CompilerOptions options, Compilation compilation, TypeLayout layout,
+    /// <summary>The invocation a program-level <c>return</c> is about to evaluate: the only place a tail call may be.</summary>
+    private IOperation? _returnedInvocation;
+
+    public MethodLowering(IMethodSymbol method, string name, string section, string license, CompilerOptions options, Compilation compilation, TypeLayout layout,
         IReadOnlyDictionary<string, MapSpec> maps, IReadOnlyDictionary<string, GlobalSpec> globals, List<XdpDiagnostic> diagnostics)
     {
+        _license = license;
         _globals = globals;
         _options = options;
         _section = section;
@@ -130,7 +135,12 @@ internal sealed partial class MethodLowering
                 Terminate(new ExitTerm());
                 break;
             case IReturnOperation ret when ret.ReturnedValue is { } value:
+                var invoked = value;
+                while (invoked is IConversionOperation conversion)
+                    invoked = conversion.Operand;
+                _returnedInvocation = invoked as IInvocationOperation;
                 var result = Eval(value);
+                _returnedInvocation = null;
                 if (result.IsImmediate)
                     Emit(new ConstInstr(Reg.R0, result.Immediate));
                 else

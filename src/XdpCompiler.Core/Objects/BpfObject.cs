@@ -120,7 +120,18 @@ public sealed record BpfMap(
     uint Flags = 0,
     uint KeyType = 0,
     uint ValueType = 0,
-    BpfMapPinning Pinning = BpfMapPinning.None);
+    BpfMapPinning Pinning = BpfMapPinning.None)
+{
+    /// <summary>
+    /// A program array's initial slots (libbpf's <c>.values</c> initializer): the name of the entry program for each
+    /// slot from 0 up to the last one set, null or "" where a slot stays empty. Default (not set) for other maps.
+    /// The loader puts each program's fd into its slot once the programs are loaded.
+    /// </summary>
+    public ImmutableArray<string?> InitialPrograms { get; init; }
+
+    /// <summary>True when the map has at least one initial program.</summary>
+    public bool HasInitialPrograms => !InitialPrograms.IsDefaultOrEmpty && InitialPrograms.Any(p => !string.IsNullOrEmpty(p));
+}
 
 /// <summary>libbpf's <c>LIBBPF_PIN_*</c>: pin by name under the pin root, or not at all.</summary>
 public enum BpfMapPinning : uint

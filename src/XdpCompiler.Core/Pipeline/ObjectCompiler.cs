@@ -106,7 +106,7 @@ public static class ObjectCompiler
                 return Result(maps: maps);
             }
 
-            var lowering = new MethodLowering(method, name, section, options, compilation, layout, maps.ToDictionary(m => m.Name), globals.ToDictionary(g => g.Name), diagnostics);
+            var lowering = new MethodLowering(method, name, section, license, options, compilation, layout, maps.ToDictionary(m => m.Name), globals.ToDictionary(g => g.Name), diagnostics);
             var function = lowering.Lower(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return Result(maps: maps);
@@ -277,10 +277,14 @@ public static class ObjectCompiler
 
         var types = new BtfTypeBuilder();
         var maps = first.Maps
-            .Select(m => m.Type is BpfMapType.DevMap
-                // The kernel takes no BTF key/value types for device maps; the object declares their sizes instead.
-                ? new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries)
-                : new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, KeyType: types.Add(m.Key), ValueType: types.Add(m.Value)))
+            .Select(m => (HasBtfKeyValue(m.Type)
+                    ? new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, m.Flags, types.Add(m.Key), types.Add(m.Value), (BpfMapPinning)m.Pinning)
+                    // The kernel takes no BTF key/value types for these; the object declares their sizes instead.
+                    : new BpfMap(m.Name, m.Type, (uint)m.KeySize, (uint)m.ValueSize, m.MaxEntries, m.Flags, Pinning: (BpfMapPinning)m.Pinning))
+                with
+                {
+                    InitialPrograms = m.InitialPrograms.Count == 0 ? default : m.InitialPrograms.AsImmutableArray().Select(p => (string?)p).ToImmutableArray(),
+                })
             .ToImmutableArray();
         // Programs that call the same out-of-line method compiled the same code for it: .text gets it once.
         var subprograms = programs.SelectMany(p => p.Subprograms)
@@ -318,6 +322,10 @@ public static class ObjectCompiler
                 XdpDiagnostic.Create(DiagnosticCatalog.InternalError, null, first.Class.Name, $"writing the ELF object failed: {e.Message}")));
         }
     }
+
+    /// <summary>Map types whose kernel maps take BTF key and value types (device, CPU, socket and program maps and ring buffers do not).</summary>
+    private static bool HasBtfKeyValue(BpfMapType type) => type is BpfMapType.Hash or BpfMapType.Array or BpfMapType.PerCpuHash
+        or BpfMapType.PerCpuArray or BpfMapType.LruHash or BpfMapType.LruPerCpuHash or BpfMapType.LpmTrie;
 
     /// <summary>Compiles every [XdpProgram] method of a compilation, grouped into one object per class (CLI and tests).</summary>
     public static ImmutableArray<CompiledObject> CompileAll(Compilation compilation, CancellationToken cancellationToken = default,

@@ -16,7 +16,8 @@ namespace XdpCompiler.Runtime.Elf;
 /// refuses the rest with <see cref="BpfObjectFormatException"/>: function references (callbacks), legacy <c>maps</c>,
 /// externs (kfuncs, ksyms,
 /// <c>.kconfig</c>), references to data outside every variable, CO-RE relocations, map-in-map
-/// initialisers. It never returns a partial model.
+/// initialisers. Program-array initialisers (a <c>values</c> member and <c>.rel.maps</c> relocations to entry programs)
+/// become <see cref="BpfMap.InitialPrograms"/>. It never returns a partial model.
 /// </summary>
 /// <remarks>
 /// Each function symbol in <c>.text</c> (clang's <c>static __noinline</c> functions) becomes a
@@ -87,6 +88,7 @@ public static class ElfObjectReader
             var maps = sections.Maps is { } mapsSection ? ReadMaps(mapsSection, sections.Btf is not null) : ImmutableArray<BpfMap>.Empty;
             var dataSections = ReadDataSections(sections);
             var programs = ReadPrograms(sections);
+            maps = ReadMapSlots(maps, sections, programs);
             programs = ApplyLineInfo(programs, sections);
             var license = sections.License is { } licenseSection ? ReadLicense(licenseSection) : "";
             var entryPrograms = programs.Select(p => p.ToProgram()).ToImmutableArray();
@@ -354,8 +356,8 @@ public static class ElfObjectReader
                 if (target is null)
                     continue;
                 var targetName = SectionName(target);
-                if (target == sections.Maps && table.Entries.Count > 0)
-                    throw NotSupported("relocations in .maps (map-in-map or program-array 'values' initialisers) are not supported yet.", targetName);
+                if (target == sections.Maps)
+                    continue; // program-array initialisers: ReadMapSlots
                 if (!sections.Programs.Contains(target))
                     continue; // debug sections, .BTF, .BTF.ext: relocations the loader never applies
                 if (table.IsRelocationWithAddends)
@@ -557,15 +559,71 @@ public static class ElfObjectReader
                 if (symbol.Value + definitionSize > size)
                     throw Error($"the map definition [{symbol.Value}, +{definitionSize}) runs past the end of the {size}-byte section.", where, mapName);
                 described.Add(mapName);
-                maps.Add(ReadMapDefinition(mapName, variable.Type));
+                var map = ReadMapDefinition(mapName, variable.Type, out var valuesOffset);
+                maps.Add(map);
+                if (valuesOffset is { } values)
+                    _mapSlots[mapName] = (symbol.Value + values, symbol.Value + symbol.Size);
             }
             foreach (var undescribed in mapSymbols.Keys.Where(k => !described.Contains(k)))
                 throw Error("the symbol in .maps has no VAR in the BTF DATASEC '.maps', so its definition is unknown.", where, undescribed);
             return maps.MoveToImmutable();
         }
 
-        private BpfMap ReadMapDefinition(string mapName, uint typeId)
+        /// <summary>Program arrays with a <c>values</c> member: where their slots start and end in <c>.maps</c>.</summary>
+        private readonly Dictionary<string, (ulong Start, ulong End)> _mapSlots = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// libbpf's program-array initialisers: each relocation in <c>.rel.maps</c> puts the entry program its symbol
+        /// names into the slot at its offset in the map's <c>values</c> array.
+        /// </summary>
+        private ImmutableArray<BpfMap> ReadMapSlots(ImmutableArray<BpfMap> maps, Sections sections, List<ProgramBuilder> programs)
         {
+            if (sections.Maps is not { } mapsSection)
+                return maps;
+            var slots = new Dictionary<string, SortedDictionary<int, string>>(StringComparer.Ordinal);
+            foreach (var table in _elf.Sections.OfType<ElfRelocationTable>().Where(t => t.Info.Section == mapsSection))
+            {
+                const string where = ".rel.maps";
+                if (table.IsRelocationWithAddends)
+                    throw Error($"relocation table '{SectionName(table)}' has addends (SHT_RELA); BPF objects use SHT_REL.", where);
+                foreach (var entry in table.Entries)
+                {
+                    if (entry.SymbolIndex >= _symbols.Entries.Count)
+                        throw Error($"relocation at offset {entry.Offset} refers to symbol {entry.SymbolIndex}, beyond the {_symbols.Entries.Count} symbols.", where);
+                    var symbol = _symbols.Entries[(int)entry.SymbolIndex];
+                    var symbolName = symbol.Name.Value ?? "";
+                    var map = _mapSlots.FirstOrDefault(m => entry.Offset >= m.Value.Start && entry.Offset < m.Value.End);
+                    if (map.Key is null)
+                    {
+                        throw NotSupported($"relocation of '{symbolName}' at offset {entry.Offset} is not in the 'values' of a program array (map-in-map initialisers are not supported yet).",
+                            where, symbolName);
+                    }
+                    if ((entry.Offset - map.Value.Start) % 8 != 0)
+                        throw Error($"relocation of '{symbolName}' at offset {entry.Offset} is not on an 8-byte slot of map '{map.Key}'.", where, symbolName);
+                    var program = programs.FirstOrDefault(p => p.Name == symbolName && p.Section == symbol.SectionLink.Section && p.Start == symbol.Value);
+                    if (program is null || SectionName(program.Section) == BpfElf.TextSection)
+                        throw Error($"slot of map '{map.Key}' refers to '{symbolName}', which is not an entry program (only those can go into a program array).", where, symbolName);
+                    var slot = (int)((entry.Offset - map.Value.Start) / 8);
+                    if (!slots.TryGetValue(map.Key, out var mapSlots))
+                        slots[map.Key] = mapSlots = new SortedDictionary<int, string>();
+                    mapSlots[slot] = symbolName;
+                }
+            }
+
+            return maps.Select(m =>
+            {
+                if (!slots.TryGetValue(m.Name, out var set))
+                    return m;
+                if (set.Keys.Max() >= m.MaxEntries)
+                    throw Error($"an initial program is in slot {set.Keys.Max()}, beyond max_entries {m.MaxEntries}.", BpfElf.MapsSection, m.Name);
+                var initial = Enumerable.Range(0, set.Keys.Max() + 1).Select(i => set.TryGetValue(i, out var name) ? name : null).ToImmutableArray();
+                return m with { InitialPrograms = initial };
+            }).ToImmutableArray();
+        }
+
+        private BpfMap ReadMapDefinition(string mapName, uint typeId, out ulong? valuesOffset)
+        {
+            valuesOffset = null;
             const string where = BpfElf.MapsSection;
             if (_types[_types.Resolve(typeId)] is not BtfComposite { IsUnion: false } definition)
                 throw Error($"the map's BTF VAR has type {typeId} ({_types[_types.Resolve(typeId)]?.Kind}), not a struct.", where, mapName);
@@ -611,13 +669,25 @@ public static class ElfObjectReader
                             throw NotSupported("'map_extra' in a map definition is not supported yet.", where, mapName);
                         break;
                     case BpfElf.MapMember.Values:
-                        throw NotSupported("'values' (map-in-map or program-array initialisers) is not supported yet.", where, mapName);
+                        // __array(values, int (void *)): a flexible array of function pointers, the struct's last member.
+                        if (member != definition.Members[^1])
+                            throw Error("'values' must be the map definition's last member.", where, mapName);
+                        if (_types[_types.Resolve(member.Type)] is not BtfArray { Count: 0 } slots
+                            || _types[_types.Resolve(slots.ElementType)] is not BtfReference { ReferenceKind: BtfKind.Ptr } slot)
+                            throw Error("'values' is not a zero-sized array of pointers (the __array encoding).", where, mapName);
+                        if (_types[_types.Resolve(slot.Type)] is not BtfFuncProto)
+                            throw NotSupported("'values' of map-in-map (inner map definitions) is not supported yet; only program arrays.", where, mapName);
+                        valueSize = Agree(valueSize, 4, "value");
+                        valuesOffset = member.BitOffset / 8;
+                        break;
                     default:
                         throw Error($"unknown map definition member '{member.Name}' (libbpf refuses it in strict mode).", where, mapName);
                 }
             }
             if (type is null)
                 throw Error("the map definition has no 'type'.", where, mapName);
+            if (valuesOffset is not null && type != (uint)BpfMapType.ProgArray)
+                throw NotSupported($"'values' in a map of type {(BpfMapType)type.Value} is not supported; only program arrays take initial programs.", where, mapName);
             return new BpfMap(mapName, (BpfMapType)type.Value, keySize ?? 0, valueSize ?? 0, maxEntries ?? 0, flags ?? 0,
                 keyType, valueType, (BpfMapPinning)(pinning ?? 0));
 

@@ -35,6 +35,8 @@ internal enum BpfProgType : uint
 internal enum BpfAttachType : uint
 {
     Xdp = 37,
+    XdpDevMap = 33,
+    XdpCpuMap = 35,
 }
 
 internal static class BpfLimits

@@ -219,6 +219,35 @@ public class ElfObjectWriterTests
     }
 
     [Fact]
+    public void Program_array_initial_programs_are_a_values_array_filled_by_rel_maps_relocations()
+    {
+        var jumps = new BpfMap("jumps", BpfMapType.ProgArray, 4, 4, 8) { InitialPrograms = [null, "xdp_b"] };
+        var obj = SampleObjects.WithPrograms(SampleObjects.Pass("xdp_a"), SampleObjects.Pass("xdp_b")) with { Maps = [jumps] };
+
+        var elf = Parse(ElfObjectWriter.Write(obj));
+
+        // type, key_size, value_size, max_entries: 32 bytes of definition, then two 8-byte slots.
+        var symbols = elf.Sections.OfType<ElfSymbolTable>().Single().Entries;
+        Assert.Equal(48ul, symbols.Single(s => s.Name.Value == "jumps").Size);
+        Assert.Equal(48, Content(Section(elf, ".maps")).Length);
+        var rel = elf.Sections.OfType<ElfRelocationTable>().Single(t => t.Info.Section == Section(elf, ".maps"));
+        Assert.Equal(".rel.maps", rel.Name.Value);
+        var relocation = Assert.Single(rel.Entries);
+        Assert.Equal((40ul, BpfElf.RelocationAbs64, "xdp_b"), (relocation.Offset, relocation.Type.Value, symbols[(int)relocation.SymbolIndex].Name.Value));
+
+        var (types, _) = BtfReader.Read(Content(Section(elf, ".BTF")));
+        var variable = types.Types.OfType<BtfDataSec>().Single().Vars.Single();
+        Assert.Equal(48u, variable.Size);
+        var definition = (BtfComposite)types[((BtfVar)types[variable.Type]!).Type]!;
+        Assert.Equal(32u, definition.Size);
+        Assert.Equal(["type", "key_size", "value_size", "max_entries", "values"], definition.Members.Select(m => m.Name).ToArray());
+        var values = (BtfArray)types[definition.Members[^1].Type]!;
+        Assert.Equal((0u, 256u), (values.Count, definition.Members[^1].BitOffset));
+        var pointer = (BtfReference)types[values.ElementType]!;
+        Assert.IsType<BtfFuncProto>(types[pointer.Type]);
+    }
+
+    [Fact]
     public void Call_relocations_are_written_as_R_BPF_64_32()
     {
         var call = new BpfProgram("caller", "xdp",
@@ -307,6 +336,9 @@ public class ElfObjectWriterTests
         { "key type id out of range", o => o with { Maps = [o.Maps[0] with { ValueType = 7 }] }, "not in the object's 0 BTF types" },
         { "no instructions", o => o with { Programs = [o.Programs[0] with { Instructions = [], Relocations = [], Lines = [] }] }, "no instructions" },
         { "NUL in license", o => o with { License = "GPL\0x" }, "license" },
+        { "initial programs in a hash map", o => o with { Maps = [o.Maps[0] with { InitialPrograms = ["xdp_count"] }] }, "only a program array" },
+        { "initial program unknown", o => o with { Maps = [new BpfMap("jumps", BpfMapType.ProgArray, 4, 4, 2) { InitialPrograms = ["nope"] }] }, "'nope' is not an entry program" },
+        { "more initial slots than entries", o => o with { Maps = [new BpfMap("jumps", BpfMapType.ProgArray, 4, 4, 1) { InitialPrograms = [null, "xdp_count"] }] }, "max_entries is 1" },
     };
 
     [Theory]

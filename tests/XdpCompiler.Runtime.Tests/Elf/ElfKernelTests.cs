@@ -96,6 +96,22 @@ public class ElfKernelTests
         Assert.Equal(read.Maps.Select(m => m.Name).Order(), Directory.GetFiles(pins.Combine("maps")).Select(Path.GetFileName).Order());
     }
 
+    [KernelToolFact(Clang.Tool)]
+    public void Clang_program_array_initialisers_are_read_and_filled_by_our_loader()
+    {
+        using var dir = new TempDirectory();
+        var read = ElfObjectReader.Read(Clang.Compile("tail_calls", dir.Path));
+        Assert.Equal(new string?[] { null, "xdp_target" }, read.Maps.Single().InitialPrograms);
+        Assert.Equal(4u, read.Maps.Single().ValueSize);
+
+        using var loaded = BpfObjectLoader.Load(read);
+        var packet = new byte[64];
+        packet[0] = 1; // slot 1: xdp_target answers XDP_TX
+        Assert.Equal(3u, loaded.Program("xdp_entry").TestRun(packet).ReturnValue);
+        packet[0] = 0; // slot 0 is empty: the program goes on and drops
+        Assert.Equal(1u, loaded.Program("xdp_entry").TestRun(packet).ReturnValue);
+    }
+
     [KernelToolFact("ip", "xdp-loader")]
     public void Iproute2_and_xdp_loader_attach_the_written_object()
     {

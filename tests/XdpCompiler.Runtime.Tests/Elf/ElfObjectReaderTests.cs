@@ -29,6 +29,18 @@ public class ElfObjectReaderTests
     }
 
     [Fact]
+    public void Round_trip_keeps_the_initial_programs_of_a_program_array()
+    {
+        var jumps = new BpfMap("jumps", BpfMapType.ProgArray, 4, 4, 8) { InitialPrograms = [null, "xdp_b", "", "xdp_a"] };
+        var original = SampleObjects.WithPrograms(SampleObjects.Pass("xdp_a"), SampleObjects.Pass("xdp_b")) with { Maps = [jumps] };
+
+        var read = ElfObjectReader.Read(ElfObjectWriter.Write(original), "jumps");
+
+        Assert.Equal(new string?[] { null, "xdp_b", null, "xdp_a" }, read.Maps.Single().InitialPrograms);
+        Assert.Equal(jumps with { InitialPrograms = default }, read.Maps.Single() with { InitialPrograms = default });
+    }
+
+    [Fact]
     public void Round_trip_keeps_several_programs_per_section_type_ids_flags_and_pinning()
     {
         var types = new BtfTypeTable([
