@@ -67,4 +67,31 @@ public sealed class SubprogramTests
         var error = Assert.Single(run.Diagnostics, d => d.Id == "XDP0014");
         Assert.Contains("9 deep", error.GetMessage());
     }
+
+    [Fact]
+    public void TailCallsStayInTheProgramItself()
+    {
+        var run = GeneratorHarness.Run(("/src/Calls.cs", """
+            using System.Runtime.CompilerServices;
+            using XdpCompiler;
+
+            public static unsafe partial class Calls
+            {
+                [Map] static readonly ProgramArray Next = new(maxEntries: 2);
+
+                [XdpProgram("xdp_calls")]
+                public static XdpAction Run(XdpContext ctx) => Jump(ctx);
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                static XdpAction Jump(XdpContext ctx)
+                {
+                    return Next.TailCall(ctx, 0, XdpAction.Pass);
+                }
+            }
+            """));
+
+        var error = Assert.Single(run.Diagnostics, d => d.Id == "XDP0001");
+        Assert.Contains("tail call", error.GetMessage(), StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(run.Objects);
+    }
 }

@@ -341,7 +341,7 @@ internal sealed partial class MethodLowering
     /// </summary>
     private Operand EmitTailCall(IInvocationOperation invocation, MapSpec map)
     {
-        if (!ReferenceEquals(invocation, _returnedInvocation) || _frames.Count > 0)
+        if (!ReferenceEquals(invocation, _returnedInvocation) || _frames.Count > 0 || _isSubprogram)
         {
             return Fail(DiagnosticCatalog.UnsupportedConstruct, invocation.Syntax, "A tail call here",
                 "a tail call never comes back, so it must be the whole value of a 'return' in the [XdpProgram] method itself: 'return Map.TailCall(ctx, index, ifMissing);'");

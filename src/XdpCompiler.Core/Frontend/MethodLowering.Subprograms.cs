@@ -18,6 +18,9 @@ internal sealed partial class MethodLowering
 
     private readonly List<IMethodSymbol> _calledSubprograms = new();
 
+    /// <summary>Lowering an out-of-line method: its returns are its own, not the program's (no tail calls there).</summary>
+    private bool _isSubprogram;
+
     /// <summary>The out-of-line methods this function calls, in call order, each once.</summary>
     public IReadOnlyList<IMethodSymbol> CalledSubprograms => _calledSubprograms;
 
@@ -118,6 +121,7 @@ internal sealed partial class MethodLowering
     /// </summary>
     public IrFunction LowerSubprogram(IOperation body)
     {
+        _isSubprogram = true;
         var original = _method.OriginalDefinition;
         for (var i = 0; i < original.TypeParameters.Length; i++)
             _typeArguments[original.TypeParameters[i]] = Resolve(_method.TypeArguments[i]);

@@ -113,7 +113,7 @@ public static class ObjectCompiler
 
             if (Generate(function, name, syntax, compilation, options, diagnostics) is not { } main)
                 return Result(maps: maps);
-            var subprograms = CompileSubprograms(lowering, function.StackSize, method, name, section, options, compilation, layout, maps, globals, diagnostics, cancellationToken);
+            var subprograms = CompileSubprograms(lowering, function.StackSize, method, name, section, license, options, compilation, layout, maps, globals, diagnostics, cancellationToken);
             if (subprograms is null)
                 return Result(maps: maps);
             return Result(main.Code, main.Relocations, main.Lines, maps, globals) with { Subprograms = subprograms.ToEquatableArray() };
@@ -183,7 +183,7 @@ public static class ObjectCompiler
     /// (each frame rounded up to 32 bytes, as the kernel counts). Null when a diagnostic was reported.
     /// </summary>
     private static List<CompiledFunction>? CompileSubprograms(MethodLowering program, int programStack, IMethodSymbol programMethod, string programName,
-        string section, CompilerOptions options, Compilation compilation, TypeLayout layout, IReadOnlyList<MapSpec> maps, IReadOnlyList<GlobalSpec> globals,
+        string section, string license, CompilerOptions options, Compilation compilation, TypeLayout layout, IReadOnlyList<MapSpec> maps, IReadOnlyList<GlobalSpec> globals,
         List<XdpDiagnostic> diagnostics, CancellationToken cancellationToken)
     {
         if (program.CalledSubprograms.Count == 0)
@@ -213,7 +213,7 @@ public static class ObjectCompiler
                 return null;
             }
 
-            var lowering = new MethodLowering(method, symbol, section, options, compilation, layout, mapTable, globalTable, diagnostics);
+            var lowering = new MethodLowering(method, symbol, section, license, options, compilation, layout, mapTable, globalTable, diagnostics);
             var function = lowering.LowerSubprogram(body);
             if (diagnostics.Any(d => d.Severity == XdpSeverity.Error))
                 return null;
