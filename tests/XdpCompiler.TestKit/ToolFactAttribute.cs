@@ -24,3 +24,10 @@ public sealed class KernelToolFactAttribute : FactAttribute
     public KernelToolFactAttribute(params string[] tools) =>
         Skip = Kernel.Required ? null : Kernel.MissingReason ?? Tools.MissingReason(tools);
 }
+
+/// <summary>A <see cref="KernelTheoryAttribute"/> that also needs command-line tools.</summary>
+public sealed class KernelToolTheoryAttribute : TheoryAttribute
+{
+    public KernelToolTheoryAttribute(params string[] tools) =>
+        Skip = Kernel.Required ? null : Kernel.MissingReason ?? Tools.MissingReason(tools);
+}
