@@ -93,35 +93,34 @@ internal static class LinkCommands
         var interfaceName = args.Option("--interface");
         if ((pin is null) == (interfaceName is null))
             throw new UsageException("detach: give exactly one of --pin PATH or --interface IF");
-        var detached = new List<LinkDescription>();
+        var detached = new List<DetachedLink>();
         if (pin is not null)
         {
-            using (var fd = KernelObjects.OpenPin(pin))
+            using (var link = XdpLink.OpenPinned(pin))
             {
-                var link = KernelObjects.DescribeLink(fd, $"the object pinned at {pin}");
-                if (link.Type != KernelObjects.LinkTypeXdp)
-                    throw new InvalidOperationException($"{pin} is not a pinned XDP link (bpf link type {link.Type}); nothing was detached");
-                KernelObjects.Detach(fd, $"the XDP link pinned at {pin}");
-                detached.Add(link);
+                var description = new DetachedLink(link.Id, link.ProgramId, link.InterfaceIndex);
+                link.Detach();
+                detached.Add(description);
             }
             File.Delete(pin);
         }
         else
         {
             var index = NetworkInterfaces.IndexOf(interfaceName!);
-            var links = KernelObjects.XdpLinks();
+            var links = XdpLink.OpenAll();
             try
             {
-                foreach (var (fd, link) in links.Where(l => l.Link.InterfaceIndex == index))
+                foreach (var link in links.Where(l => l.InterfaceIndex == index))
                 {
-                    KernelObjects.Detach(fd, $"XDP link {link.Id} on {interfaceName}");
-                    detached.Add(link);
+                    var description = new DetachedLink(link.Id, link.ProgramId, link.InterfaceIndex);
+                    link.Detach();
+                    detached.Add(description);
                 }
             }
             finally
             {
-                foreach (var (fd, _) in links)
-                    fd.Dispose();
+                foreach (var link in links)
+                    link.Dispose();
             }
             if (detached.Count == 0)
             {
@@ -188,7 +187,7 @@ internal static class LinkCommands
                     ["index"] = r.InterfaceIndex,
                     ["mode"] = r.Mode.ToString().ToLowerInvariant(),
                     ["programId"] = r.ProgramId,
-                    ["program"] = r.ProgramId == 0 ? null : KernelObjects.ProgramName(r.ProgramId),
+                    ["program"] = r.ProgramId == 0 ? null : ProgramName(r.ProgramId),
                     ["nativeProgramId"] = r.NativeProgramId,
                     ["genericProgramId"] = r.GenericProgramId,
                     ["offloadProgramId"] = r.OffloadProgramId,
@@ -206,9 +205,18 @@ internal static class LinkCommands
         {
             var program = r.Mode == XdpAttachedMode.Multiple
                 ? $"native {r.NativeProgramId}, generic {r.GenericProgramId}, offload {r.OffloadProgramId}"
-                : r.ProgramId == 0 ? "-" : KernelObjects.ProgramName(r.ProgramId) ?? "?";
+                : r.ProgramId == 0 ? "-" : ProgramName(r.ProgramId) ?? "?";
             output.Out.WriteLine($"{r.InterfaceName,-16} {r.InterfaceIndex,5}  {r.Mode.ToString().ToLowerInvariant(),-8} {(r.ProgramId == 0 ? "-" : r.ProgramId.ToString()),7}  {program}");
         }
         return Cli.Success;
     }
+
+    /// <summary>The name the kernel keeps for program <paramref name="id"/> (15 characters at most), or null when it is gone.</summary>
+    private static string? ProgramName(uint id)
+    {
+        using var program = LoadedProgram.TryOpenById(id);
+        return program?.Name;
+    }
+
+    private sealed record DetachedLink(uint Id, uint ProgramId, int InterfaceIndex);
 }

@@ -29,12 +29,9 @@ internal static class MapCommands
         args.NoPositionals();
         var pin = args.Required("--pin");
         var max = args.UInt("--max", uint.MaxValue);
-        MapDescription info;
-        using (var fd = KernelObjects.OpenPin(pin))
-            info = KernelObjects.DescribeMap(fd, $"the object pinned at {pin}");
-        var name = info.Name.Length == 0 ? Path.GetFileName(pin) : info.Name;
-        var definition = new BpfMap(name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags);
-        using var map = LoadedMap.OpenPinned(pin, definition);
+        using var map = LoadedMap.OpenPinned(pin);
+        var definition = map.Definition;
+        var id = map.Id;
 
         var entries = new List<(byte[] Key, byte[] Value)>();
         foreach (var key in map.Keys())
@@ -54,20 +51,20 @@ internal static class MapCommands
             output.WriteJson(new JsonObject
             {
                 ["pin"] = pin,
-                ["name"] = info.Name,
-                ["id"] = info.Id,
+                ["name"] = definition.Name,
+                ["id"] = id,
                 ["type"] = definition.Type.ToString(),
-                ["keySize"] = info.KeySize,
-                ["valueSize"] = info.ValueSize,
-                ["maxEntries"] = info.MaxEntries,
-                ["flags"] = info.Flags,
+                ["keySize"] = definition.KeySize,
+                ["valueSize"] = definition.ValueSize,
+                ["maxEntries"] = definition.MaxEntries,
+                ["flags"] = definition.Flags,
                 ["entries"] = new JsonArray(entries.Select(e => (JsonNode?)(map.IsPerCpu
                     ? new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["values"] = new JsonArray(PerCpu(e.Value).Select(v => (JsonNode?)v).ToArray()) }
                     : new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["value"] = Convert.ToHexStringLower(e.Value) })).ToArray()),
             });
             return Cli.Success;
         }
-        output.Out.WriteLine($"map {info.Name} (id {info.Id}): {definition.Type}, key {info.KeySize} B, value {info.ValueSize} B, max_entries {info.MaxEntries}, {entries.Count} entries shown");
+        output.Out.WriteLine($"map {definition.Name} (id {id}): {definition.Type}, key {definition.KeySize} B, value {definition.ValueSize} B, max_entries {definition.MaxEntries}, {entries.Count} entries shown");
         foreach (var (key, value) in entries)
         {
             output.Out.WriteLine(map.IsPerCpu
