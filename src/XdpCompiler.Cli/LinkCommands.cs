@@ -7,26 +7,31 @@ namespace XdpCompiler.Cli;
 internal static class LinkCommands
 {
     public static Command Attach { get; } = new("attach", """
-        Usage: xdpc attach FILE.o [--program NAME] --interface IF --pin PATH [--mode auto|generic|native] [--json]
+        Usage: xdpc attach FILE.o [--program NAME] --interface IF (--pin PATH | --netlink [--if-none])
+                           [--mode auto|generic|native|offload] [--json]
 
-        Loads the object (maps declared pinned are pinned or reused under /sys/fs/bpf), attaches the program to the
-        interface through a bpf_link and pins the link at PATH, so the program stays attached after xdpc exits.
-        Remove it with: xdpc detach --pin PATH
+        Loads the object (maps declared pinned are pinned or reused under /sys/fs/bpf) and attaches the program to the
+        interface so that it stays attached after xdpc exits: through a bpf_link pinned at PATH (the default way;
+        remove it with xdpc detach --pin PATH), or with --netlink the way ip link does (remove it with
+        xdpc detach --interface IF).
 
           --program NAME    the XDP program (optional when the object has only one)
           --interface IF    the network interface
           --pin PATH        where to pin the link; must be on a bpffs mount (e.g. /sys/fs/bpf/my_filter)
-          --mode MODE       auto (default: native when the driver has it), generic (skb) or native (driver)
+          --netlink         attach by netlink (IFLA_XDP) instead of a bpf_link; needed for offload
+          --if-none         with --netlink: fail if a program is already attached in the mode (instead of replacing it)
+          --mode MODE       auto (default: native when the driver has it), generic (skb), native (driver) or
+                            offload (the NIC runs it; needs a driver with BPF offload, and --netlink)
           --json            {program, interface, mode, linkId, programId, pin}
-        """, [], ["--program", "--interface", "--pin", "--mode"], ExecuteAttach);
+        """, ["--netlink", "--if-none"], ["--program", "--interface", "--pin", "--mode"], ExecuteAttach);
 
     public static Command Detach { get; } = new("detach", """
         Usage: xdpc detach (--pin PATH | --interface IF) [--json]
 
           --pin PATH      detach the link pinned at PATH (by xdpc attach) and remove the pin
           --interface IF  detach every XDP bpf_link on the interface, whoever made it (pins of them then hold a
-                          detached link; remove them with rm). Programs attached by netlink (ip link set xdp)
-                          are not links: remove those with ip link set dev IF xdp off.
+                          detached link; remove them with rm); with no link there, the program attached by netlink
+                          (ip link set xdp, xdpc attach --netlink) in every mode it is attached in.
           --json          {detached: [{linkId, programId, interface}]}
         """, [], ["--pin", "--interface"], ExecuteDetach);
 
@@ -45,14 +50,27 @@ internal static class LinkCommands
     {
         var path = args.Single("FILE.o");
         var interfaceName = args.Required("--interface");
-        var pin = args.Required("--pin");
+        var netlink = args.Flag("--netlink");
         var mode = args.Option("--mode") switch
         {
             null or "auto" => XdpMode.Auto,
             "generic" or "skb" => XdpMode.Generic,
             "native" or "driver" or "drv" => XdpMode.Native,
-            var other => throw new UsageException($"attach: --mode wants auto, generic or native, not '{other}'"),
+            "offload" or "hw" => XdpMode.Offload,
+            var other => throw new UsageException($"attach: --mode wants auto, generic, native or offload, not '{other}'"),
         };
+        if (mode == XdpMode.Offload && !netlink)
+            throw new UsageException("attach: --mode offload works only with --netlink (a bpf_link cannot offload)");
+        if (args.Flag("--if-none") && !netlink)
+            throw new UsageException("attach: --if-none goes with --netlink (a bpf_link never replaces a program)");
+        if (netlink)
+        {
+            if (args.Option("--pin") is not null)
+                throw new UsageException("attach: --netlink attaches without a link, so there is nothing to --pin");
+            return AttachByNetlink(path, interfaceName, mode, args, output);
+        }
+
+        var pin = args.Required("--pin");
         if (File.Exists(pin))
             throw new IOException($"{pin} already exists; detach it first (xdpc detach --pin {pin}) or choose another path");
         var obj = ObjectFiles.Read(path);
@@ -86,6 +104,36 @@ internal static class LinkCommands
         return Cli.Success;
     }
 
+    private static int AttachByNetlink(string path, string interfaceName, XdpMode mode, Arguments args, Output output)
+    {
+        var obj = ObjectFiles.Read(path);
+        var program = ObjectFiles.Program(obj, args.Option("--program"), "attach");
+        using var loaded = BpfObjectLoader.Load(ObjectFiles.Only(obj, program));
+        output.Warnings(loaded.Warnings);
+        var flags = args.Flag("--if-none") ? XdpAttachFlags.UpdateIfNoExist : XdpAttachFlags.None;
+        // The interface holds the program from here on; the process's own descriptors may close.
+        var attachment = XdpNetlink.Attach(interfaceName, loaded.Program(program.Name), mode, flags);
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["program"] = program.Name,
+                ["interface"] = interfaceName,
+                ["interfaceIndex"] = attachment.InterfaceIndex,
+                ["mode"] = attachment.Mode.ToString().ToLowerInvariant(),
+                ["linkId"] = null,
+                ["programId"] = attachment.ProgramId,
+                ["pin"] = null,
+                ["warnings"] = new JsonArray(loaded.Warnings.Select(w => (JsonNode?)w).ToArray()),
+            });
+        }
+        else
+        {
+            output.Out.WriteLine($"attached {program.Name} to {interfaceName} by netlink ({attachment.Mode.ToString().ToLowerInvariant()} mode): program {attachment.ProgramId}; remove it with xdpc detach --interface {interfaceName}");
+        }
+        return Cli.Success;
+    }
+
     private static int ExecuteDetach(Arguments args, Output output)
     {
         args.NoPositionals();
@@ -93,42 +141,48 @@ internal static class LinkCommands
         var interfaceName = args.Option("--interface");
         if ((pin is null) == (interfaceName is null))
             throw new UsageException("detach: give exactly one of --pin PATH or --interface IF");
-        var detached = new List<LinkDescription>();
+        var detached = new List<DetachedLink>();
         if (pin is not null)
         {
-            using (var fd = KernelObjects.OpenPin(pin))
+            using (var link = XdpLink.OpenPinned(pin))
             {
-                var link = KernelObjects.DescribeLink(fd, $"the object pinned at {pin}");
-                if (link.Type != KernelObjects.LinkTypeXdp)
-                    throw new InvalidOperationException($"{pin} is not a pinned XDP link (bpf link type {link.Type}); nothing was detached");
-                KernelObjects.Detach(fd, $"the XDP link pinned at {pin}");
-                detached.Add(link);
+                var description = new DetachedLink(link.Id, link.ProgramId, link.InterfaceIndex);
+                link.Detach();
+                detached.Add(description);
             }
             File.Delete(pin);
         }
         else
         {
             var index = NetworkInterfaces.IndexOf(interfaceName!);
-            var links = KernelObjects.XdpLinks();
+            var links = XdpLink.OpenAll();
             try
             {
-                foreach (var (fd, link) in links.Where(l => l.Link.InterfaceIndex == index))
+                foreach (var link in links.Where(l => l.InterfaceIndex == index))
                 {
-                    KernelObjects.Detach(fd, $"XDP link {link.Id} on {interfaceName}");
-                    detached.Add(link);
+                    var description = new DetachedLink(link.Id, link.ProgramId, link.InterfaceIndex);
+                    link.Detach();
+                    detached.Add(description);
                 }
             }
             finally
             {
-                foreach (var (fd, _) in links)
-                    fd.Dispose();
+                foreach (var link in links)
+                    link.Dispose();
             }
             if (detached.Count == 0)
             {
+                // No link: whatever is attached came by netlink (ip link, xdpc attach --netlink), and goes the same way.
                 var attachment = XdpQuery.Get(interfaceName!);
-                throw new InvalidOperationException(attachment.IsAttached
-                    ? $"{interfaceName} has XDP program {attachment.ProgramId} attached without a bpf_link (by netlink); remove it with: ip link set dev {interfaceName} xdp off"
-                    : $"{interfaceName} has no XDP program attached");
+                if (!attachment.IsAttached)
+                    throw new InvalidOperationException($"{interfaceName} has no XDP program attached");
+                foreach (var (mode, programId) in new[] { (XdpMode.Generic, attachment.GenericProgramId), (XdpMode.Native, attachment.NativeProgramId), (XdpMode.Offload, attachment.OffloadProgramId) })
+                {
+                    if (programId == 0)
+                        continue;
+                    XdpNetlink.Detach(interfaceName!, mode);
+                    detached.Add(new DetachedLink(0, programId, attachment.InterfaceIndex));
+                }
             }
         }
 
@@ -138,7 +192,7 @@ internal static class LinkCommands
             {
                 ["detached"] = new JsonArray(detached.Select(l => (JsonNode?)new JsonObject
                 {
-                    ["linkId"] = l.Id,
+                    ["linkId"] = l.Id == 0 ? null : l.Id,
                     ["programId"] = l.ProgramId,
                     ["interface"] = NetworkInterfaces.NameOf(l.InterfaceIndex) ?? interfaceName,
                     ["interfaceIndex"] = l.InterfaceIndex,
@@ -148,7 +202,7 @@ internal static class LinkCommands
         else
         {
             foreach (var l in detached)
-                output.Out.WriteLine($"detached link {l.Id} (program {l.ProgramId}) from {NetworkInterfaces.NameOf(l.InterfaceIndex) ?? interfaceName ?? $"ifindex {l.InterfaceIndex}"}" + (pin is null ? "" : $"; removed {pin}"));
+                output.Out.WriteLine((l.Id == 0 ? $"detached program {l.ProgramId} (attached by netlink)" : $"detached link {l.Id} (program {l.ProgramId})") + $" from {NetworkInterfaces.NameOf(l.InterfaceIndex) ?? interfaceName ?? $"ifindex {l.InterfaceIndex}"}" + (pin is null ? "" : $"; removed {pin}"));
         }
         return Cli.Success;
     }
@@ -188,7 +242,7 @@ internal static class LinkCommands
                     ["index"] = r.InterfaceIndex,
                     ["mode"] = r.Mode.ToString().ToLowerInvariant(),
                     ["programId"] = r.ProgramId,
-                    ["program"] = r.ProgramId == 0 ? null : KernelObjects.ProgramName(r.ProgramId),
+                    ["program"] = r.ProgramId == 0 ? null : ProgramName(r.ProgramId),
                     ["nativeProgramId"] = r.NativeProgramId,
                     ["genericProgramId"] = r.GenericProgramId,
                     ["offloadProgramId"] = r.OffloadProgramId,
@@ -206,9 +260,18 @@ internal static class LinkCommands
         {
             var program = r.Mode == XdpAttachedMode.Multiple
                 ? $"native {r.NativeProgramId}, generic {r.GenericProgramId}, offload {r.OffloadProgramId}"
-                : r.ProgramId == 0 ? "-" : KernelObjects.ProgramName(r.ProgramId) ?? "?";
+                : r.ProgramId == 0 ? "-" : ProgramName(r.ProgramId) ?? "?";
             output.Out.WriteLine($"{r.InterfaceName,-16} {r.InterfaceIndex,5}  {r.Mode.ToString().ToLowerInvariant(),-8} {(r.ProgramId == 0 ? "-" : r.ProgramId.ToString()),7}  {program}");
         }
         return Cli.Success;
     }
+
+    /// <summary>The name the kernel keeps for program <paramref name="id"/> (15 characters at most), or null when it is gone.</summary>
+    private static string? ProgramName(uint id)
+    {
+        using var program = LoadedProgram.TryOpenById(id);
+        return program?.Name;
+    }
+
+    private sealed record DetachedLink(uint Id, uint ProgramId, int InterfaceIndex);
 }

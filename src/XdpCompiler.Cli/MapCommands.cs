@@ -26,24 +26,14 @@ internal static class MapCommands
           --json      {pin, name, type, keySize, valueSize, maxEntries, entries: [{key, value | values}]}
         """, [], ["--pin", "--max"], Execute);
 
-    /// <summary>The map pinned at <paramref name="pin"/>, described by the kernel (the CLI has no object file for it).</summary>
-    public static LoadedMap OpenPinned(string pin) => OpenPinned(pin, out _);
-
-    private static LoadedMap OpenPinned(string pin, out MapDescription info)
-    {
-        using (var fd = KernelObjects.OpenPin(pin))
-            info = KernelObjects.DescribeMap(fd, $"the object pinned at {pin}");
-        var name = info.Name.Length == 0 ? Path.GetFileName(pin) : info.Name;
-        return LoadedMap.OpenPinned(pin, new BpfMap(name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags));
-    }
-
     private static int Execute(Arguments args, Output output)
     {
         args.NoPositionals();
         var pin = args.Required("--pin");
         var max = args.UInt("--max", uint.MaxValue);
-        using var map = OpenPinned(pin, out var info);
+        using var map = LoadedMap.OpenPinned(pin);
         var definition = map.Definition;
+        var id = map.Id;
 
         var entries = new List<(byte[] Key, byte[] Value)>();
         foreach (var key in map.Keys())
@@ -63,20 +53,20 @@ internal static class MapCommands
             output.WriteJson(new JsonObject
             {
                 ["pin"] = pin,
-                ["name"] = info.Name,
-                ["id"] = info.Id,
+                ["name"] = definition.Name,
+                ["id"] = id,
                 ["type"] = definition.Type.ToString(),
-                ["keySize"] = info.KeySize,
-                ["valueSize"] = info.ValueSize,
-                ["maxEntries"] = info.MaxEntries,
-                ["flags"] = info.Flags,
+                ["keySize"] = definition.KeySize,
+                ["valueSize"] = definition.ValueSize,
+                ["maxEntries"] = definition.MaxEntries,
+                ["flags"] = definition.Flags,
                 ["entries"] = new JsonArray(entries.Select(e => (JsonNode?)(map.IsPerCpu
                     ? new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["values"] = new JsonArray(PerCpu(e.Value).Select(v => (JsonNode?)v).ToArray()) }
                     : new JsonObject { ["key"] = Convert.ToHexStringLower(e.Key), ["value"] = Convert.ToHexStringLower(e.Value) })).ToArray()),
             });
             return Cli.Success;
         }
-        output.Out.WriteLine($"map {info.Name} (id {info.Id}): {definition.Type}, key {info.KeySize} B, value {info.ValueSize} B, max_entries {info.MaxEntries}, {entries.Count} entries shown");
+        output.Out.WriteLine($"map {definition.Name} (id {id}): {definition.Type}, key {definition.KeySize} B, value {definition.ValueSize} B, max_entries {definition.MaxEntries}, {entries.Count} entries shown");
         foreach (var (key, value) in entries)
         {
             output.Out.WriteLine(map.IsPerCpu

@@ -49,7 +49,7 @@ internal static class MapEditCommands
         };
         var key = Hex(keyHex, "--key", "map update");
         var value = Hex(valueHex, "--value", "map update");
-        using var map = MapCommands.OpenPinned(pin);
+        using var map = LoadedMap.OpenPinned(pin);
         CheckKey(map, key, "map update");
         var buffer = ValueBuffer(map, value);
         if (!map.TryUpdate(key, buffer, flags, out var errno))
@@ -89,7 +89,7 @@ internal static class MapEditCommands
         args.NoPositionals();
         var pin = args.Required("--pin");
         var key = Hex(args.Required("--key"), "--key", "map delete");
-        using var map = MapCommands.OpenPinned(pin);
+        using var map = LoadedMap.OpenPinned(pin);
         CheckKey(map, key, "map delete");
         if (map.Type is BpfMapType.Array or BpfMapType.PerCpuArray)
             throw new InvalidOperationException($"map {map.Name} is an array: its entries cannot be deleted; write zeros with xdpc map update");

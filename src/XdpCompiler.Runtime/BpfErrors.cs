@@ -31,7 +31,7 @@ internal static class BpfErrors
         (BpfOperationKind.Attach, EBUSY or EEXIST) =>
             $"Another XDP program is already attached to {name} (through netlink or another link). Detach it first: `ip link set dev {name} xdp off` (or `xdpgeneric off`), or close the link that holds it.",
         (BpfOperationKind.Attach, ERANGE) =>
-            $"The MTU of {name} is too large for XDP in this mode; lower it (ip link set dev {name} mtu 1500) or use XdpMode.Generic.",
+            $"The MTU of {name} (or of its veth peer) is too large for single-buffer XDP in this mode: load the program from an 'xdp.frags' section (multi-buffer, Linux 5.18+), lower the MTU (ip link set dev {name} mtu 1500), or use XdpMode.Generic.",
 
         (BpfOperationKind.MapCreate, ENOMEM) =>
             $"The kernel could not allocate map {name}: lower max_entries or the value size; on kernels before 5.11 raise the locked-memory limit (ulimit -l).",
@@ -61,6 +61,7 @@ internal static class BpfErrors
         (BpfOperationKind.Pin, ENOENT) => $"Nothing is pinned at {detail}, or its directory does not exist; pins live on a bpffs mount (mount -t bpf bpf /sys/fs/bpf).",
         (BpfOperationKind.Pin, EEXIST) => $"Something is already pinned at {detail}; remove it (rm) first.",
         (BpfOperationKind.Pin, EPERM or EACCES) => $"{detail} is not on a bpffs mount, or the process may not write there.",
+        (BpfOperationKind.Pin, EINVAL) => $"{detail} is not on a bpffs mount (pins live under /sys/fs/bpf), or is not a BPF object.",
 
         (_, EBADF) => $"A file descriptor of {name} was closed while in use: do not use a map or program after disposing its owner.",
         (_, EMFILE or ENFILE) => "The process or the system is out of file descriptors (ulimit -n).",

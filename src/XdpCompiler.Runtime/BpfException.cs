@@ -19,6 +19,7 @@ public enum BpfOperationKind
     ObjectInfo,
     Pin,
     Netlink,
+    RingBuffer,
 }
 
 /// <summary>

@@ -23,6 +23,20 @@ public sealed record BpfObjectLoadOptions
     public bool CollectVerifierStats { get; init; }
 
     /// <summary>
+    /// The verifier log level for a rejected program's log (<see cref="BpfVerifierException.Log"/>) and for
+    /// <see cref="KeepVerifierLog"/>: <see cref="VerifierLogLevel.Basic"/> (level 1, the default),
+    /// <see cref="VerifierLogLevel.Verbose"/> (level 2: register state at every instruction), either with
+    /// <see cref="VerifierLogLevel.Stats"/>.
+    /// </summary>
+    public VerifierLogLevel VerifierLogLevel { get; init; } = VerifierLogLevel.Basic;
+
+    /// <summary>
+    /// Keep the verifier's log of every accepted program in <see cref="LoadedProgram.VerifierLog"/>: each load then runs
+    /// with the log on, which costs a buffer and, at <see cref="VerifierLogLevel.Verbose"/>, verifier time.
+    /// </summary>
+    public bool KeepVerifierLog { get; init; }
+
+    /// <summary>
     /// Values of global variables written into their sections before load, by variable name: load-time constants for
     /// <c>.rodata</c> (which is frozen afterwards, so the verifier prunes code they disable), and initial values for
     /// <c>.data</c>/<c>.bss</c>. Each value must be exactly the variable's size; an unknown name fails the load.
@@ -113,7 +127,8 @@ public static class BpfObjectLoader
                 LoadedProgram loaded;
                 try
                 {
-                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo, options.CollectVerifierStats, program.Section);
+                    loaded = LoadedProgram.Load(program.Name, code, obj.License, debugInfo,
+                        new LoadedProgram.ProgramLoadSettings(program.Section, options.CollectVerifierStats, options.VerifierLogLevel, options.KeepVerifierLog));
                 }
                 catch (BpfVerifierException rejected)
                 {

@@ -21,7 +21,7 @@ public enum MapUpdateFlags : ulong
 /// A map in the kernel, with byte-level operations. Per-CPU maps take and return one value per possible CPU, each
 /// <see cref="PerCpuValueStride"/> bytes. <see cref="AsArray{T}"/> and its siblings give typed views.
 /// </summary>
-public sealed unsafe class LoadedMap : IDisposable
+public sealed unsafe partial class LoadedMap : IDisposable
 {
     private LoadedMap(BpfFd fd, BpfMap definition, bool hasBtf, string? btfWarning)
     {
@@ -117,6 +117,27 @@ public sealed unsafe class LoadedMap : IDisposable
                     + $"does not match map {d.Name} (type {d.Type}, key {d.KeySize} B, value {d.ValueSize} B, max_entries {d.MaxEntries}, flags 0x{d.Flags:x}). "
                     + $"Remove the pin (rm {path}) or change the definition.");
             }
+            return new LoadedMap(fd, definition, hasBtf: false, null) { PinnedPath = path };
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// BPF_OBJ_GET: opens the map pinned at <paramref name="path"/> whatever its definition, which is read from the
+    /// kernel (name, type, sizes, max_entries, flags). Fails clearly when the pin is a program or link.
+    /// </summary>
+    public static LoadedMap OpenPinned(string path)
+    {
+        var fd = KernelObjects.OpenPin(path, BpfObjectKind.Map, "map");
+        try
+        {
+            var info = ObjectInfo.Get<MapInfo>(fd, $"read the info of the map pinned at {path}", path);
+            var name = KernelNames.Read(info.Name);
+            var definition = new BpfMap(name.Length == 0 ? Path.GetFileName(path) : name, (BpfMapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.MapFlags);
             return new LoadedMap(fd, definition, hasBtf: false, null) { PinnedPath = path };
         }
         catch
@@ -279,6 +300,24 @@ public sealed unsafe class LoadedMap : IDisposable
 
     /// <summary>A view of a per-CPU hash or LRU per-CPU hash map.</summary>
     public PerCpuHashMapView<TKey, TValue> AsPerCpuHash<TKey, TValue>() where TKey : unmanaged where TValue : unmanaged => new(this);
+
+    /// <summary>A view of an LPM trie with <typeparamref name="TData"/> key data (an address) and <typeparamref name="TValue"/> values.</summary>
+    public LpmTrieView<TData, TValue> AsLpmTrie<TData, TValue>() where TData : unmanaged where TValue : unmanaged => new(this);
+
+    /// <summary>A view of a program array (tail-call targets).</summary>
+    public ProgramArrayView AsProgramArray() => new(this);
+
+    /// <summary>A view of a devmap or devmap hash.</summary>
+    public DevMapView AsDevMap() => new(this);
+
+    /// <summary>A view of a cpumap.</summary>
+    public CpuMapView AsCpuMap() => new(this);
+
+    /// <summary>A view of an xskmap (AF_XDP sockets).</summary>
+    public XskMapView AsXskMap() => new(this);
+
+    /// <summary>Maps this ring buffer map for reading (see <see cref="RingBuffer"/>); dispose the reader when done.</summary>
+    public RingBuffer OpenRingBuffer() => RingBuffer.Open(this);
 
     /// <summary>The kernel's id of the map (as bpftool map show lists it).</summary>
     public uint Id

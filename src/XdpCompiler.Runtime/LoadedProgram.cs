@@ -27,6 +27,72 @@ public enum XdpMode : uint
     Generic = 2,
     /// <summary>XDP_FLAGS_DRV_MODE: in the driver before any allocation; the driver must support it.</summary>
     Native = 4,
+    /// <summary>XDP_FLAGS_HW_MODE: on the NIC itself; only offload-capable NICs, through <see cref="XdpNetlink"/>.</summary>
+    Offload = 8,
+}
+
+/// <summary>Where an XDP program can run, from its section name as libbpf reads it.</summary>
+public enum XdpAttachPoint
+{
+    /// <summary><c>xdp</c>, <c>xdp.frags</c>: on an interface (BPF_XDP).</summary>
+    Interface,
+    /// <summary><c>xdp/devmap</c>, <c>xdp.frags/devmap</c>: on frames leaving through a devmap entry (BPF_XDP_DEVMAP).</summary>
+    DevMap,
+    /// <summary><c>xdp/cpumap</c>, <c>xdp.frags/cpumap</c>: on the target CPU of a cpumap entry (BPF_XDP_CPUMAP).</summary>
+    CpuMap,
+}
+
+/// <summary>How much the verifier writes into its log (bpf_attr.log_level bits).</summary>
+[Flags]
+public enum VerifierLogLevel : uint
+{
+    /// <summary>No log.</summary>
+    None = 0,
+    /// <summary>BPF_LOG_LEVEL1: every instruction the verifier walks, and the reason for a rejection.</summary>
+    Basic = 1,
+    /// <summary>BPF_LOG_LEVEL2: also the register and stack state at every instruction (much longer).</summary>
+    Verbose = 2,
+    /// <summary>BPF_LOG_STATS: the statistics at the end (instructions processed, states, time).</summary>
+    Stats = 4,
+}
+
+/// <summary>The section-derived load attributes of one program: attach point, expected attach type, flags.</summary>
+internal readonly record struct ProgramKind(XdpAttachPoint AttachPoint, bool Fragments)
+{
+    /// <summary>BPF_F_XDP_HAS_FRAGS (5.18): the program handles multi-buffer frames.</summary>
+    internal const uint XdpHasFragsFlag = 1u << 5;
+
+    internal uint ExpectedAttachType => AttachPoint switch
+    {
+        XdpAttachPoint.DevMap => (uint)BpfAttachType.XdpDevMap,
+        XdpAttachPoint.CpuMap => (uint)BpfAttachType.XdpCpuMap,
+        _ => (uint)BpfAttachType.Xdp,
+    };
+
+    internal uint Flags => Fragments ? XdpHasFragsFlag : 0;
+
+    /// <summary>libbpf's XDP section names: <c>xdp[.frags][/devmap|/cpumap]</c>; anything else under xdp is a plain XDP program.</summary>
+    internal static ProgramKind FromSection(string section)
+    {
+        var fragments = section == "xdp.frags" || section.StartsWith("xdp.frags/", StringComparison.Ordinal);
+        var suffix = section.IndexOf('/') is var slash and >= 0 ? section[(slash + 1)..] : "";
+        var point = suffix switch
+        {
+            "devmap" => XdpAttachPoint.DevMap,
+            "cpumap" => XdpAttachPoint.CpuMap,
+            _ => XdpAttachPoint.Interface,
+        };
+        return new ProgramKind(point, fragments);
+    }
+
+    /// <summary>The Linux release that introduced what this program needs beyond plain XDP, or null.</summary>
+    internal (string Feature, Version Since)? Requirement => (AttachPoint, Fragments) switch
+    {
+        (_, true) => ("multi-buffer XDP (xdp.frags, BPF_F_XDP_HAS_FRAGS)", new Version(5, 18)),
+        (XdpAttachPoint.CpuMap, _) => ("cpumap programs (xdp/cpumap, BPF_XDP_CPUMAP)", new Version(5, 9)),
+        (XdpAttachPoint.DevMap, _) => ("devmap programs (xdp/devmap, BPF_XDP_DEVMAP)", new Version(5, 8)),
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -41,17 +107,32 @@ public sealed unsafe class LoadedProgram : IDisposable
 {
     private const int MaxEagainRetries = 5;
 
-    // bpf_attr.log_level bits: BPF_LOG_LEVEL1 logs the walk, BPF_LOG_STATS adds the statistics at the end.
-    private const uint LogVerbose = 1, LogStats = 4;
+    private const uint LogStats = (uint)VerifierLogLevel.Stats;
 
-    private LoadedProgram(BpfFd fd, string name, ImmutableArray<Instruction> instructions, string? debugInfoWarning, VerifierStats? verifierStats)
+    private LoadedProgram(BpfFd fd, string name, ImmutableArray<Instruction> instructions, string? debugInfoWarning, VerifierStats? verifierStats,
+        ProgramKind kind = default, string? verifierLog = null)
     {
         Fd = fd;
         Name = name;
         Instructions = instructions;
         DebugInfoWarning = debugInfoWarning;
         VerifierStats = verifierStats;
+        AttachPoint = kind.AttachPoint;
+        HasFragments = kind.Fragments;
+        VerifierLog = verifierLog;
     }
+
+    /// <summary>Where the program runs: on an interface, or as the program of devmap or cpumap entries.</summary>
+    public XdpAttachPoint AttachPoint { get; }
+
+    /// <summary>Loaded with BPF_F_XDP_HAS_FRAGS (an <c>xdp.frags</c> section): it accepts multi-buffer frames.</summary>
+    public bool HasFragments { get; }
+
+    /// <summary>
+    /// The verifier's log of the successful load, when <see cref="BpfObjectLoadOptions.KeepVerifierLog"/> asked for it
+    /// (at <see cref="BpfObjectLoadOptions.VerifierLogLevel"/>); null otherwise.
+    /// </summary>
+    public string? VerifierLog { get; }
 
     public BpfFd Fd { get; }
 
@@ -82,88 +163,95 @@ public sealed unsafe class LoadedProgram : IDisposable
         }
     }
 
-    /// <summary>Loads instructions that need no relocation (no maps, no calls) as an XDP program.</summary>
-    public static LoadedProgram Load(string name, IReadOnlyList<Instruction> instructions, string license = "GPL")
+    /// <summary>
+    /// Loads instructions that need no relocation (no maps, no calls) as an XDP program; <paramref name="section"/>
+    /// chooses the attach point and flags as libbpf does (<c>xdp</c>, <c>xdp.frags</c>, <c>xdp/devmap</c>, <c>xdp/cpumap</c>).
+    /// </summary>
+    public static LoadedProgram Load(string name, IReadOnlyList<Instruction> instructions, string license = "GPL", string section = "xdp")
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(instructions);
-        return Load(name, instructions.ToImmutableArray(), license, debugInfo: null);
+        ArgumentNullException.ThrowIfNull(section);
+        return Load(name, instructions.ToImmutableArray(), license, debugInfo: null, new ProgramLoadSettings(section));
     }
 
-    /// <summary>BPF_F_XDP_HAS_FRAGS: the program handles multi-buffer packets (jumbo frames, GRO), so the kernel gives it them.</summary>
-    private const uint XdpHasFrags = 1 << 5;
+    /// <summary>The options of one load: the section (attach point, flags) and what the verifier should log.</summary>
+    internal sealed record ProgramLoadSettings(string Section = "xdp", bool CollectStats = false,
+        VerifierLogLevel LogLevel = VerifierLogLevel.Basic, bool KeepLog = false);
 
-    /// <summary>
-    /// What libbpf derives from an XDP section name: <c>xdp/devmap</c> and <c>xdp/cpumap</c> programs run on a devmap
-    /// or cpumap entry (expected attach type BPF_XDP_DEVMAP / BPF_XDP_CPUMAP), <c>xdp.frags…</c> ones accept
-    /// multi-buffer packets (BPF_F_XDP_HAS_FRAGS); everything else is a plain BPF_XDP program.
-    /// </summary>
-    internal static (uint AttachType, uint Flags) XdpSectionAttributes(string section)
+    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo,
+        ProgramLoadSettings? settings = null)
     {
-        var flags = section == "xdp.frags" || section.StartsWith("xdp.frags/", StringComparison.Ordinal) ? XdpHasFrags : 0;
-        var kind = section.IndexOf('/') is var slash and >= 0 ? section[(slash + 1)..] : "";
-        var attach = kind switch
-        {
-            "devmap" => BpfAttachType.XdpDevMap,
-            "cpumap" => BpfAttachType.XdpCpuMap,
-            _ => BpfAttachType.Xdp,
-        };
-        return ((uint)attach, flags);
-    }
-
-    internal static LoadedProgram Load(string name, ImmutableArray<Instruction> instructions, string license, ProgramDebugInfo? debugInfo, bool collectStats = false,
-        string section = "xdp")
-    {
-        var (attachType, programFlags) = XdpSectionAttributes(section);
+        settings ??= new ProgramLoadSettings();
         var operation = $"load program {name}";
         if (instructions.IsDefaultOrEmpty)
             throw new ArgumentException($"Program {name} has no instructions.", nameof(instructions));
+        var kind = ProgramKind.FromSection(settings.Section);
         var code = Instruction.Encode(instructions);
         var licenseBytes = Encoding.UTF8.GetBytes(license + "\0");
-        // Statistics cost a small log buffer on every attempt; without them the first attempt has no log at all.
-        var quiet = collectStats ? LogStats : 0;
+        var collectStats = settings.CollectStats;
+        // The log level for the retry that explains a rejection: at least level 1, or there is nothing to explain with.
+        var explain = (uint)(settings.LogLevel & (VerifierLogLevel.Basic | VerifierLogLevel.Verbose));
+        if (explain == 0)
+            explain = (uint)VerifierLogLevel.Basic;
+        explain |= collectStats ? LogStats : 0;
+        // Statistics cost a small log buffer on every attempt; without them (and without a kept log) the first attempt
+        // has no log at all.
+        var quiet = settings.KeepLog ? explain | (uint)(settings.LogLevel & VerifierLogLevel.Stats) : collectStats ? LogStats : 0;
 
         LoadedProgram Loaded(int fd, string log, string? warning) =>
-            new(new BpfFd(fd), name, instructions, warning, collectStats ? VerifierStats.Parse(log) : null);
+            new(new BpfFd(fd), name, instructions, warning, collectStats ? VerifierStats.Parse(log) : null, kind, settings.KeepLog ? log : null);
 
-        (int, string) Try(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel) =>
-            TryLoad(name, code, license, debugInfo, logLevel, attachType, programFlags);
-
-        var (fd, quietLog) = Try(name, code, licenseBytes, debugInfo, quiet);
+        var (fd, quietLog) = Try(name, code, licenseBytes, debugInfo, quiet, kind);
         if (fd >= 0)
             return Loaded(fd, quietLog, null);
         if (-fd is Errno.EPERM or Errno.EMFILE or Errno.ENFILE)
             throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -fd);
 
-        var (logged, log) = Try(name, code, licenseBytes, debugInfo, LogVerbose | quiet);
+        var (logged, log) = quiet == explain ? (fd, quietLog) : Try(name, code, licenseBytes, debugInfo, explain, kind);
         if (logged >= 0)
             return Loaded(logged, log, null);
 
         if (debugInfo is not null && IsAboutDebugInfo(log))
         {
             // Bad func/line info should not cost the user a working program: load without it and say why.
-            var (plain, plainLog) = Try(name, code, licenseBytes, null, quiet);
+            var (plain, plainLog) = Try(name, code, licenseBytes, null, quiet, kind);
             if (plain >= 0)
             {
-                var summary = VerifierLog.Parse(log).Message ?? Errno.Name(-logged);
+                var summary = Runtime.VerifierLog.Parse(log).Message ?? Errno.Name(-logged);
                 return Loaded(plain, plainLog,
                     $"The kernel refused the func/line info of program {name} ({summary}); it was loaded without source lines.");
             }
-            (logged, log) = Try(name, code, licenseBytes, null, LogVerbose | quiet);
+            (logged, log) = Try(name, code, licenseBytes, null, explain, kind);
             if (logged >= 0)
                 return Loaded(logged, log, "The program loaded only without its func/line info.");
         }
 
         if (string.IsNullOrWhiteSpace(log))
-            throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -logged);
+            throw BpfErrors.Create(BpfOperationKind.ProgramLoad, operation, name, -logged, KernelRequirement(kind, settings.Section, -logged));
         throw new BpfVerifierException(name, operation, -logged, log);
+    }
+
+    /// <summary>
+    /// For a load refused without a log: when the program needs a feature newer than the running kernel (from
+    /// /proc/sys/kernel/osrelease), says so; null otherwise.
+    /// </summary>
+    internal static string? KernelRequirement(ProgramKind kind, string section, int errno)
+    {
+        if (errno != Errno.EINVAL || kind.Requirement is not { } need)
+            return null;
+        var running = KernelRelease.Current;
+        if (running is not null && running >= need.Since)
+            return null;
+        return $"Section '{section}' needs {need.Feature}, which Linux {need.Since.Major}.{need.Since.Minor} introduced; this kernel is {KernelRelease.Text ?? "unknown"}. "
+            + "Use a plain 'xdp' section or a newer kernel.";
     }
 
     // The kernel's complaints about func/line info ("missing bpf_line_info for func#0", "Invalid line_info[2]…",
     // "number of funcs in func_info doesn't match…", "invalid type id 7 in func info") name them in the reason.
     private static bool IsAboutDebugInfo(string log)
     {
-        var reason = VerifierLog.Parse(log).Message ?? log;
+        var reason = Runtime.VerifierLog.Parse(log).Message ?? log;
         return reason.Contains("line_info", StringComparison.OrdinalIgnoreCase)
             || reason.Contains("func_info", StringComparison.OrdinalIgnoreCase)
             || reason.Contains("func info", StringComparison.OrdinalIgnoreCase)
@@ -171,13 +259,13 @@ public sealed unsafe class LoadedProgram : IDisposable
     }
 
     /// <summary>One load attempt; with a nonzero <paramref name="logLevel"/> it captures the whole log.</summary>
-    private static (int Result, string Log) TryLoad(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, uint attachType, uint programFlags) =>
+    private static (int Result, string Log) Try(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, ProgramKind kind) =>
         logLevel == 0
-            ? (Attempt(name, code, license, debugInfo, 0, null, 0, attachType, programFlags, out _), "")
-            : KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, logLevel, buffer, size, attachType, programFlags, out trueSize));
+            ? (Attempt(name, code, license, debugInfo, 0, null, 0, kind, out _), "")
+            : KernelLog.Capture((byte* buffer, uint size, out uint trueSize) => Attempt(name, code, license, debugInfo, logLevel, buffer, size, kind, out trueSize));
 
     private static int Attempt(string name, byte[] code, byte[] license, ProgramDebugInfo? debugInfo, uint logLevel, byte* logBuffer, uint logSize,
-        uint attachType, uint programFlags, out uint logTrueSize)
+        ProgramKind kind, out uint logTrueSize)
     {
         var functions = debugInfo?.Functions.ToArray() ?? [];
         var lines = debugInfo?.Lines.ToArray() ?? [];
@@ -192,8 +280,8 @@ public sealed unsafe class LoadedProgram : IDisposable
                 var attr = new ProgLoadAttr
                 {
                     ProgType = (uint)BpfProgType.Xdp,
-                    ExpectedAttachType = attachType,
-                    ProgFlags = programFlags,
+                    ExpectedAttachType = kind.ExpectedAttachType,
+                    ProgFlags = kind.Flags,
                     InsnCount = (uint)(code.Length / Instruction.Size),
                     Insns = (ulong)insns,
                     License = (ulong)lic,
@@ -303,7 +391,8 @@ public sealed unsafe class LoadedProgram : IDisposable
     private XdpLink Attach(int index, string interfaceName, XdpMode mode)
     {
         if (mode is not (XdpMode.Auto or XdpMode.Generic or XdpMode.Native))
-            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Use Auto, Generic or Native.");
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Use Auto, Generic or Native; offload goes through XdpNetlink.Attach.");
+        CheckAttachableToInterface(interfaceName);
         var added = false;
         Fd.DangerousAddRef(ref added);
         int result;
@@ -331,8 +420,54 @@ public sealed unsafe class LoadedProgram : IDisposable
         return new XdpLink(new BpfFd(result), Name, interfaceName, index, mode);
     }
 
+    /// <summary>A devmap or cpumap program only runs from a map entry; the kernel would refuse it with a bare EINVAL.</summary>
+    internal void CheckAttachableToInterface(string interfaceName)
+    {
+        if (AttachPoint != XdpAttachPoint.Interface)
+        {
+            var map = AttachPoint == XdpAttachPoint.DevMap ? "devmap" : "cpumap";
+            throw new InvalidOperationException(
+                $"Program {Name} is a {map} program (section xdp/{map}) and cannot be attached to {interfaceName}: put it in a {map} entry "
+                + $"({(AttachPoint == XdpAttachPoint.DevMap ? "DevMapView.Set" : "CpuMapView.Set")}), or load it from an 'xdp' section.");
+        }
+    }
+
     private string AttachOperation(string interfaceName, XdpMode mode) =>
         $"attach program {Name} to {interfaceName} ({mode.ToString().ToLowerInvariant()} mode)";
+
+    /// <summary>
+    /// BPF_OBJ_GET: opens the program pinned at <paramref name="path"/> (by bpftool, xdpc or another process). Its name
+    /// comes from the kernel (at most 15 characters); <see cref="Instructions"/> is empty.
+    /// </summary>
+    public static LoadedProgram OpenPinned(string path)
+    {
+        var fd = KernelObjects.OpenPin(path, BpfObjectKind.Program, "program");
+        return FromDescriptor(fd, $"the program pinned at {path}");
+    }
+
+    /// <summary>BPF_PROG_GET_FD_BY_ID: opens the loaded program with this id, or returns null when there is none.</summary>
+    public static LoadedProgram? TryOpenById(uint id)
+    {
+        var fd = KernelObjects.OpenById(BpfCommand.ProgGetFdById, id, "program");
+        return fd is null ? null : FromDescriptor(fd, $"program {id}");
+    }
+
+    private static LoadedProgram FromDescriptor(BpfFd fd, string what)
+    {
+        try
+        {
+            var info = ObjectInfo.Get<ProgInfo>(fd, $"read the info of {what}", what);
+            if (info.Type != (uint)BpfProgType.Xdp)
+                throw new InvalidOperationException($"{what} is not an XDP program (BPF program type {info.Type}).");
+            var name = KernelNames.Read(info.Name);
+            return new LoadedProgram(fd, name.Length == 0 ? $"prog{info.Id}" : name, [], null, null);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>BPF_OBJ_PIN: keeps the program loaded at <paramref name="path"/> on a bpffs mount.</summary>
     public void Pin(string path) => ObjectInfo.Pin(Fd, path, $"pin program {Name}", Name);

@@ -44,6 +44,25 @@ public sealed class ArrayMapView<T> : IEnumerable<T> where T : unmanaged
         Map.Update(MapBytes.Of(ref index), MapBytes.Of(ref value), flags);
     }
 
+    /// <summary>Every value, by index, read with BPF_MAP_LOOKUP_BATCH (element by element where the kernel lacks it).</summary>
+    public T[] LookupBatch(int batchSize = 256)
+    {
+        var values = new T[MaxEntries];
+        foreach (var (key, value) in Map.LookupBatch(batchSize))
+            values[MapBytes.Read<uint>(key)] = MapBytes.Read<T>(value);
+        return values;
+    }
+
+    /// <summary>Writes <paramref name="values"/> at <paramref name="indexes"/> in one BPF_MAP_UPDATE_BATCH (see <see cref="LoadedMap.UpdateBatch"/> for flags).</summary>
+    public void UpdateBatch(ReadOnlySpan<uint> indexes, ReadOnlySpan<T> values, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        if (indexes.Length != values.Length)
+            throw new ArgumentException($"{indexes.Length} indexes but {values.Length} values.", nameof(values));
+        foreach (var index in indexes)
+            CheckIndex(index);
+        Map.UpdateBatch(MemoryMarshal.AsBytes(indexes), MemoryMarshal.AsBytes(values), flags);
+    }
+
     public IEnumerator<T> GetEnumerator()
     {
         for (uint i = 0; i < MaxEntries; i++)
@@ -142,6 +161,26 @@ public sealed class HashMapView<TKey, TValue> : IEnumerable<KeyValuePair<TKey, T
 
     public IEnumerable<TKey> Keys => Map.Keys().Select(MapBytes.Read<TKey>);
 
+    /// <summary>Every entry, read with BPF_MAP_LOOKUP_BATCH (element by element where the kernel lacks it).</summary>
+    public IReadOnlyList<KeyValuePair<TKey, TValue>> LookupBatch(int batchSize = 256) => Typed(Map.LookupBatch(batchSize));
+
+    /// <summary>Every entry, removed as it is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH): drains the map.</summary>
+    public IReadOnlyList<KeyValuePair<TKey, TValue>> LookupAndDeleteBatch(int batchSize = 256) => Typed(Map.LookupAndDeleteBatch(batchSize));
+
+    /// <summary>Writes the pairs in one BPF_MAP_UPDATE_BATCH (see <see cref="LoadedMap.UpdateBatch"/> for flags).</summary>
+    public void UpdateBatch(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        if (keys.Length != values.Length)
+            throw new ArgumentException($"{keys.Length} keys but {values.Length} values.", nameof(values));
+        Map.UpdateBatch(MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), flags);
+    }
+
+    /// <summary>Deletes the keys in BPF_MAP_DELETE_BATCH calls, skipping absent ones; returns how many were deleted.</summary>
+    public int DeleteBatch(ReadOnlySpan<TKey> keys) => Map.DeleteBatch(MemoryMarshal.AsBytes(keys));
+
+    private static List<KeyValuePair<TKey, TValue>> Typed(IReadOnlyList<(byte[] Key, byte[] Value)> entries) =>
+        entries.Select(e => new KeyValuePair<TKey, TValue>(MapBytes.Read<TKey>(e.Key), MapBytes.Read<TValue>(e.Value))).ToList();
+
     /// <summary>The entries present while iterating (a key deleted meanwhile is skipped).</summary>
     public IEnumerator<KeyValuePair<TKey, TValue>> GetEnumerator()
     {
@@ -192,6 +231,91 @@ public sealed class PerCpuHashMapView<TKey, TValue> where TKey : unmanaged where
     public bool Delete(TKey key) => Map.Delete(MapBytes.Of(ref key));
 
     public IEnumerable<TKey> Keys => Map.Keys().Select(MapBytes.Read<TKey>);
+}
+
+/// <summary>
+/// The key of an LPM trie (<c>struct bpf_lpm_trie_key_u8</c>): a prefix length in bits, then the data it applies to
+/// (an IPv4 address as 4 bytes, an IPv6 address as 16, in network order), packed with no padding between them.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public readonly struct LpmKey<TData> : IEquatable<LpmKey<TData>> where TData : unmanaged
+{
+    public LpmKey(uint prefixLength, TData data)
+    {
+        var bits = (uint)Unsafe.SizeOf<TData>() * 8;
+        if (prefixLength > bits)
+            throw new ArgumentOutOfRangeException(nameof(prefixLength), prefixLength, $"A prefix of {typeof(TData).Name} data is at most {bits} bits.");
+        PrefixLength = prefixLength;
+        Data = data;
+    }
+
+    public uint PrefixLength { get; }
+
+    public TData Data { get; }
+
+    /// <summary>A key covering all of <paramref name="data"/>: looking it up finds the longest prefix that matches.</summary>
+    public static LpmKey<TData> Exact(TData data) => new((uint)Unsafe.SizeOf<TData>() * 8, data);
+
+    public bool Equals(LpmKey<TData> other) => PrefixLength == other.PrefixLength && MapBytes.Of(ref Unsafe.AsRef(in other)).SequenceEqual(MapBytes.Of(ref Unsafe.AsRef(in this)));
+
+    public override bool Equals(object? obj) => obj is LpmKey<TData> other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.AddBytes(MapBytes.Of(ref Unsafe.AsRef(in this)));
+        return hash.ToHashCode();
+    }
+
+    public override string ToString() => $"{Data}/{PrefixLength}";
+}
+
+/// <summary>
+/// BPF_MAP_TYPE_LPM_TRIE: prefixes of <typeparamref name="TData"/> mapped to values; a lookup finds the longest
+/// stored prefix that covers the key (routing-table style).
+/// </summary>
+public sealed class LpmTrieView<TData, TValue> : IEnumerable<KeyValuePair<LpmKey<TData>, TValue>> where TData : unmanaged where TValue : unmanaged
+{
+    internal LpmTrieView(LoadedMap map)
+    {
+        map.CheckType(nameof(LpmTrieView<TData, TValue>), BpfMapType.LpmTrie);
+        map.CheckSizes($"{nameof(LpmTrieView<TData, TValue>)}<{typeof(TData).Name}, {typeof(TValue).Name}> (key: 4-byte prefix length + data)",
+            Unsafe.SizeOf<LpmKey<TData>>(), Unsafe.SizeOf<TValue>());
+        Map = map;
+    }
+
+    public LoadedMap Map { get; }
+
+    /// <summary>Stores <paramref name="value"/> for the prefix <paramref name="key"/>.</summary>
+    public void Update(LpmKey<TData> key, TValue value, MapUpdateFlags flags = MapUpdateFlags.Any) =>
+        Map.Update(MapBytes.Of(ref key), MapBytes.Of(ref value), flags);
+
+    /// <summary>The value of the longest stored prefix covering <paramref name="key"/> (its data, up to its prefix length).</summary>
+    public bool TryMatch(LpmKey<TData> key, out TValue value)
+    {
+        value = default;
+        return Map.TryLookup(MapBytes.Of(ref key), MapBytes.Of(ref value));
+    }
+
+    /// <summary>The value of the longest stored prefix covering all of <paramref name="data"/>.</summary>
+    public bool TryMatch(TData data, out TValue value) => TryMatch(LpmKey<TData>.Exact(data), out value);
+
+    /// <summary>Removes exactly this prefix; false when it was not stored.</summary>
+    public bool Delete(LpmKey<TData> key) => Map.Delete(MapBytes.Of(ref key));
+
+    public IEnumerable<LpmKey<TData>> Keys => Map.Keys().Select(MapBytes.Read<LpmKey<TData>>);
+
+    /// <summary>The stored prefixes and their values (each looked up by its own prefix, which matches itself exactly).</summary>
+    public IEnumerator<KeyValuePair<LpmKey<TData>, TValue>> GetEnumerator()
+    {
+        foreach (var key in Keys)
+        {
+            if (TryMatch(key, out var value))
+                yield return new(key, value);
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 /// <summary>Sums of per-CPU values (the usual way to read per-CPU counters).</summary>

@@ -17,7 +17,72 @@ public sealed unsafe class XdpLink : IDisposable
         Mode = mode;
     }
 
+    private const uint LinkTypeXdp = 6; // BPF_LINK_TYPE_XDP
+
     public BpfFd Fd { get; }
+
+    /// <summary>
+    /// BPF_OBJ_GET: opens the XDP link pinned at <paramref name="path"/> (by <see cref="Pin"/>, xdpc attach or bpftool),
+    /// to query or <see cref="Detach"/> it. <see cref="Mode"/> is <see cref="XdpMode.Auto"/>: the link does not record the
+    /// mode asked for (<see cref="Query"/> tells the mode in use).
+    /// </summary>
+    public static XdpLink OpenPinned(string path)
+    {
+        var fd = KernelObjects.OpenPin(path, BpfObjectKind.Link, "XDP link");
+        return FromDescriptor(fd, $"the link pinned at {path}") ?? throw new InvalidOperationException($"{path} is a pinned link, but not an XDP link.");
+    }
+
+    /// <summary>
+    /// Every XDP bpf_link in the system (BPF_LINK_GET_NEXT_ID), opened: the caller disposes them. Links whose interface
+    /// is in another network namespace report that namespace's ifindex.
+    /// </summary>
+    public static IReadOnlyList<XdpLink> OpenAll()
+    {
+        var links = new List<XdpLink>();
+        try
+        {
+            for (var id = KernelObjects.NextLinkId(0); id is { } current; id = KernelObjects.NextLinkId(current))
+            {
+                var fd = KernelObjects.OpenById(BpfCommand.LinkGetFdById, current, "link");
+                if (fd is null)
+                    continue; // gone since it was listed
+                if (FromDescriptor(fd, $"link {current}") is { } link)
+                    links.Add(link);
+            }
+            return links;
+        }
+        catch
+        {
+            foreach (var link in links)
+                link.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The link on <paramref name="fd"/> as an <see cref="XdpLink"/>, or null (fd closed) when it is another kind of link.</summary>
+    private static XdpLink? FromDescriptor(BpfFd fd, string what)
+    {
+        try
+        {
+            var info = ObjectInfo.Get<LinkInfo>(fd, $"read the info of {what}", what);
+            if (info.Type != LinkTypeXdp)
+            {
+                fd.Dispose();
+                return null;
+            }
+            string programName;
+            using (var program = info.ProgId == 0 ? null : LoadedProgram.TryOpenById(info.ProgId))
+                programName = program?.Name ?? $"program {info.ProgId}";
+            var index = (int)info.XdpIfindex;
+            var interfaceName = index == 0 ? "(no interface)" : NetworkInterfaces.NameOf(index) ?? $"ifindex {index}";
+            return new XdpLink(fd, programName, interfaceName, index, XdpMode.Auto);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
 
     public string ProgramName { get; }
 

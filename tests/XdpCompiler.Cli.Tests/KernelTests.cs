@@ -206,6 +206,49 @@ public sealed class KernelTests
     }
 
     [KernelFact]
+    public void Attach_by_netlink_stays_without_a_pin_and_detach_by_interface_removes_it()
+    {
+        using var temp = new TempDirectory();
+        using var ns = Netns.Create();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var attach = Run("attach", path, "--interface", ns.HostInterface, "--mode", "generic", "--netlink");
+        Assert.True(attach.ExitCode == 0, attach.Errors);
+        Assert.Contains("by netlink (generic mode)", attach.Output);
+        // xdpc has exited: the interface itself holds the program.
+        var attached = XdpQuery.Get(ns.HostInterface);
+        Assert.Equal(XdpAttachedMode.Generic, attached.Mode);
+
+        var again = Run("attach", path, "--interface", ns.HostInterface, "--mode", "generic", "--netlink", "--if-none");
+        Assert.Equal(1, again.ExitCode);
+        again.AssertOneLineError();
+        Assert.Equal(attached.ProgramId, XdpQuery.Get(ns.HostInterface).ProgramId);
+
+        var detach = Run("detach", "--interface", ns.HostInterface);
+        Assert.True(detach.ExitCode == 0, detach.Errors);
+        Assert.Contains($"detached program {attached.ProgramId} (attached by netlink) from {ns.HostInterface}", detach.Output);
+        Assert.False(XdpQuery.Get(ns.HostInterface).IsAttached);
+    }
+
+    [KernelFact]
+    public void Attach_offload_needs_netlink_and_a_driver_that_offloads()
+    {
+        using var temp = new TempDirectory();
+        using var ns = Netns.Create();
+        var path = Write(temp, SampleObjects.Counter());
+
+        var withLink = Run("attach", path, "--interface", ns.HostInterface, "--mode", "offload", "--pin", "/sys/fs/bpf/unused");
+        Assert.Equal(2, withLink.ExitCode);
+        Assert.Contains("--mode offload works only with --netlink", withLink.Errors);
+
+        var veth = Run("attach", path, "--interface", ns.HostInterface, "--mode", "offload", "--netlink");
+        Assert.Equal(1, veth.ExitCode);
+        veth.AssertOneLineError();
+        Assert.Contains("offload", veth.Errors);
+        Assert.False(XdpQuery.Get(ns.HostInterface).IsAttached);
+    }
+
+    [KernelFact]
     public void Attach_to_a_missing_interface_is_one_line()
     {
         using var temp = new TempDirectory();

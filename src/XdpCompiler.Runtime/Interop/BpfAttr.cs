@@ -23,7 +23,13 @@ internal enum BpfCommand : int
     MapGetFdById = 14,
     ObjGetInfoByFd = 15,
     BtfLoad = 18,
+    MapLookupBatch = 24,
+    MapLookupAndDeleteBatch = 25,
+    MapUpdateBatch = 26,
+    MapDeleteBatch = 27,
     LinkCreate = 28,
+    LinkGetFdById = 30,
+    LinkGetNextId = 31,
     LinkDetach = 34,
 }
 
@@ -75,6 +81,21 @@ internal struct MapElemAttr
     [FieldOffset(8)] public ulong Key;
     [FieldOffset(16)] public ulong Value;
     [FieldOffset(24)] public ulong Flags;
+}
+
+/// <summary>BPF_MAP_*_BATCH (5.6+): positions are opaque tokens the kernel hands back in <see cref="OutBatch"/>.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+internal struct MapBatchAttr
+{
+    [FieldOffset(0)] public ulong InBatch;
+    [FieldOffset(8)] public ulong OutBatch;
+    [FieldOffset(16)] public ulong Keys;
+    [FieldOffset(24)] public ulong Values;
+    /// <summary>In: how many elements the buffers hold; out: how many were processed.</summary>
+    [FieldOffset(32)] public uint Count;
+    [FieldOffset(36)] public uint MapFd;
+    [FieldOffset(40)] public ulong ElemFlags;
+    [FieldOffset(48)] public ulong Flags;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 144)]

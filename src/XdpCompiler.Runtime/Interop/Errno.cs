@@ -28,6 +28,9 @@ public static class Errno
     public const int ERANGE = 34;
     public const int ENOSYS = 38;
     public const int ELOOP = 40;
+    public const int ENOLINK = 67;
+    public const int EOVERFLOW = 75;
+    public const int ENOTSOCK = 88;
     public const int EOPNOTSUPP = 95;
     public const int EADDRNOTAVAIL = 99;
     public const int ENETDOWN = 100;
@@ -41,7 +44,7 @@ public static class Errno
         [E2BIG] = "E2BIG", [EBADF] = "EBADF", [EAGAIN] = "EAGAIN", [ENOMEM] = "ENOMEM", [EACCES] = "EACCES",
         [EFAULT] = "EFAULT", [EBUSY] = "EBUSY", [EEXIST] = "EEXIST", [EXDEV] = "EXDEV", [ENODEV] = "ENODEV",
         [EINVAL] = "EINVAL", [ENFILE] = "ENFILE", [EMFILE] = "EMFILE", [ENOSPC] = "ENOSPC", [ERANGE] = "ERANGE",
-        [ENOSYS] = "ENOSYS", [ELOOP] = "ELOOP", [EOPNOTSUPP] = "EOPNOTSUPP", [EADDRNOTAVAIL] = "EADDRNOTAVAIL",
+        [ENOSYS] = "ENOSYS", [ELOOP] = "ELOOP", [ENOLINK] = "ENOLINK", [EOVERFLOW] = "EOVERFLOW", [ENOTSOCK] = "ENOTSOCK", [EOPNOTSUPP] = "EOPNOTSUPP", [EADDRNOTAVAIL] = "EADDRNOTAVAIL",
         [ENETDOWN] = "ENETDOWN", [ETIMEDOUT] = "ETIMEDOUT", [ENOTSUPP] = "ENOTSUPP",
     };
 

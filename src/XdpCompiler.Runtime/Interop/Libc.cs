@@ -35,7 +35,61 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
     internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
 
+    [LibraryImport(Library, EntryPoint = "getsockopt", SetLastError = true)]
+    internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+
+    [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
+    internal static partial nint SendTo(int fd, void* buffer, nuint length, int flags, void* address, uint addressLength);
+
+    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial void* Mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(void* address, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "epoll_create1", SetLastError = true)]
+    internal static partial int EpollCreate1(int flags);
+
+    [LibraryImport(Library, EntryPoint = "epoll_ctl", SetLastError = true)]
+    internal static partial int EpollCtl(int epollFd, int operation, int fd, void* epollEvent);
+
+    [LibraryImport(Library, EntryPoint = "epoll_wait", SetLastError = true)]
+    internal static partial int EpollWait(int epollFd, void* events, int maxEvents, int timeoutMilliseconds);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    internal static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, void* buffer, nuint count);
+
     internal const int IfNameSize = 16;
+
+    internal const int ProtRead = 1;
+    internal const int ProtWrite = 2;
+    internal const int MapShared = 1;
+    internal static readonly void* MapFailed = (void*)-1;
+
+    internal const int EpollCloexec = 0x80000;
+    internal const int EpollCtlAdd = 1;
+    internal const uint EpollIn = 1;
+    internal const int EfdCloexec = 0x80000;
+    internal const int EfdNonblock = 0x800;
+
+    /// <summary>
+    /// Writes a <c>struct epoll_event</c> into <paramref name="buffer"/>: x86-64 packs it (12 bytes, data at 4),
+    /// every other architecture aligns the 64-bit data to 8 (16 bytes).
+    /// </summary>
+    internal static int EpollEventSize => RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+
+    internal static void WriteEpollEvent(byte* buffer, uint events, ulong data)
+    {
+        *(uint*)buffer = events;
+        var offset = EpollEventSize == 12 ? 4 : 8;
+        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(buffer + offset, data);
+    }
 
     internal const int AfNetlink = 16;
     internal const int SockRaw = 3;

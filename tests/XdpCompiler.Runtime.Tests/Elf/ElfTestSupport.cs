@@ -11,6 +11,15 @@ internal static class Clang
     public static string TestData([CallerFilePath] string source = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "TestData"));
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<byte[]>> Compiled = new();
+
+    /// <summary>The object of <c>TestData/<paramref name="name"/>.c</c>, compiled once per test run.</summary>
+    public static byte[] Object(string name) => Compiled.GetOrAdd(name, n => new Lazy<byte[]>(() =>
+    {
+        using var dir = new TempDirectory();
+        return File.ReadAllBytes(Compile(n, dir.Path));
+    })).Value;
+
     /// <summary>Compiles <c>TestData/<paramref name="name"/>.c</c> into <paramref name="directory"/> and returns the object's path.</summary>
     public static string Compile(string name, string directory)
     {
