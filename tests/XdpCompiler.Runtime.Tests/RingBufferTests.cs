@@ -316,7 +316,11 @@ public sealed class RingBufferLeakTests
         var map = obj.Map("events");
         using (var warm = map.OpenRingBuffer())
             await warm.WaitAsync(new CancellationTokenSource(10).Token).ContinueWith(_ => { });
+        // Objects earlier tests dropped without disposing must not close their descriptors mid-count.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         var fds = FileDescriptors.CountAll();
+        var describeBefore = FileDescriptors.Describe();
         var mappings = RingMappings();
 
         for (var i = 0; i < 50; i++)
@@ -329,7 +333,7 @@ public sealed class RingBufferLeakTests
         }
 
         Assert.Equal(mappings, RingMappings());
-        Assert.True(fds == FileDescriptors.CountAll(), "descriptors now:\n" + FileDescriptors.Describe());
+        Assert.True(fds == FileDescriptors.CountAll(), $"descriptors before:\n{describeBefore}\nnow:\n{FileDescriptors.Describe()}");
     }
 
     // An mmap of a BPF map shows in /proc/self/maps as the map's anonymous inode.
