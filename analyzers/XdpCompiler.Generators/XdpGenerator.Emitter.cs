@@ -109,7 +109,7 @@ public sealed partial class XdpGenerator
         foreach (var map in o.Maps.Where(m => m.View.Length > 0))
         {
             var factory = map.View.Split('|')[1];
-            text.AppendLine($"            {map.Name} = loaded.Map(\"{map.Name}\").{factory};");
+            text.AppendLine($"            {map.Name} = loaded.Map(\"{map.Name}\"){(factory.Length > 0 ? "." + factory : "")};");
         }
 
         text.AppendLine("        }");

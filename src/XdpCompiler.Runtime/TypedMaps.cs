@@ -120,12 +120,16 @@ public sealed class PerCpuArrayMap<T> where T : unmanaged
     }
 }
 
-/// <summary>BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_LRU_HASH.</summary>
+/// <summary>
+/// BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_LRU_HASH; also an LPM trie through its whole key struct (prefix length first):
+/// lookups find the longest stored prefix, updates and deletes are exact (<see cref="LpmTrieView{TData, TValue}"/> splits
+/// the key for you).
+/// </summary>
 public sealed class HashMapView<TKey, TValue> : IEnumerable<KeyValuePair<TKey, TValue>> where TKey : unmanaged where TValue : unmanaged
 {
     internal HashMapView(LoadedMap map)
     {
-        map.CheckType(nameof(HashMapView<TKey, TValue>), BpfMapType.Hash, BpfMapType.LruHash);
+        map.CheckType(nameof(HashMapView<TKey, TValue>), BpfMapType.Hash, BpfMapType.LruHash, BpfMapType.LpmTrie);
         map.CheckSizes($"{nameof(HashMapView<TKey, TValue>)}<{typeof(TKey).Name}, {typeof(TValue).Name}>", Unsafe.SizeOf<TKey>(), Unsafe.SizeOf<TValue>());
         Map = map;
     }

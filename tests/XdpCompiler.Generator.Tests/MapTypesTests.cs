@@ -220,8 +220,31 @@ public sealed unsafe class MapTypesTests
         using var loaded = (IDisposable)type.GetMethod("Load")!.Invoke(null, new object?[] { null })!;
         Assert.IsType<HashMapView<uint, ulong>>(loaded.GetType().GetProperty("Lru")!.GetValue(loaded));
         Assert.IsType<PerCpuHashMapView<uint, ulong>>(loaded.GetType().GetProperty("LruPerCpu")!.GetValue(loaded));
-        var untyped = (LoadedBpfObject)loaded.GetType().GetProperty("Object")!.GetValue(loaded)!;
-        Assert.Equal(BpfMapType.CpuMap, untyped.Map("Cpus").Type);
+        object Map(string name) => loaded.GetType().GetProperty(name)!.GetValue(loaded)!;
+        Assert.Equal(BpfMapType.DevMapHash, Assert.IsType<DevMapView>(Map("Devices")).Map.Type);
+        Assert.Equal(BpfMapType.CpuMap, Assert.IsType<CpuMapView>(Map("Cpus")).Map.Type);
+        Assert.Equal(BpfMapType.XskMap, Assert.IsType<XskMapView>(Map("Sockets")).Map.Type);
+        Assert.Equal(BpfMapType.ProgArray, Assert.IsType<ProgramArrayView>(Map("Jumps")).Map.Type);
+        using (var ring = Assert.IsType<LoadedMap>(Map("Log")).OpenRingBuffer())
+            Assert.Equal(0, ring.PendingBytes);
+
+        // The LPM trie takes the program's own key struct: exact updates, longest-prefix lookups.
+        var prefixType = type.Assembly.GetType("ZooPrefix")!;
+        var view = Map("Prefixes");
+        Assert.Equal(BpfMapType.LpmTrie, ((LoadedMap)view.GetType().GetProperty("Map")!.GetValue(view)!).Type);
+        object Prefix(uint length, byte network)
+        {
+            var key = Activator.CreateInstance(prefixType)!;
+            prefixType.GetField("PrefixLength")!.SetValue(key, length);
+            prefixType.GetField("Network")!.SetValue(key, network);
+            return key;
+        }
+        view.GetType().GetMethod("Update")!.Invoke(view, [Prefix(4, 0xA0), 7u, MapUpdateFlags.Any]);
+        object?[] lookup = [Prefix(8, 0xAB), null];
+        Assert.True((bool)view.GetType().GetMethod("TryGetValue")!.Invoke(view, lookup)!);
+        Assert.Equal(7u, lookup[1]);
+        lookup[0] = Prefix(8, 0xB0);
+        Assert.False((bool)view.GetType().GetMethod("TryGetValue")!.Invoke(view, lookup)!);
     }
 
     [KernelFact]

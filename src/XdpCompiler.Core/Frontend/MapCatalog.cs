@@ -40,6 +40,14 @@ public static class MapViews
         BpfMapType.Array => $"ArrayMapView<{value}>|AsArray<{value}>()",
         BpfMapType.Hash or BpfMapType.LruHash => $"HashMapView<{key}, {value}>|AsHash<{key}, {value}>()",
         BpfMapType.PerCpuHash or BpfMapType.LruPerCpuHash => $"PerCpuHashMapView<{key}, {value}>|AsPerCpuHash<{key}, {value}>()",
+        // The program's LPM key struct (prefix length first) is the whole kernel key: exact update/delete, longest match on lookup.
+        BpfMapType.LpmTrie => $"HashMapView<{key}, {value}>|AsHash<{key}, {value}>()",
+        BpfMapType.ProgArray => "ProgramArrayView|AsProgramArray()",
+        BpfMapType.DevMap or BpfMapType.DevMapHash => "DevMapView|AsDevMap()",
+        BpfMapType.CpuMap => "CpuMapView|AsCpuMap()",
+        BpfMapType.XskMap => "XskMapView|AsXskMap()",
+        // A consumer holds mmaps and descriptors of its own: the skeleton hands out the map, OpenRingBuffer() the reader.
+        BpfMapType.RingBuf => "LoadedMap|",
         _ => "",
     };
 }
