@@ -336,6 +336,9 @@ public sealed unsafe partial class LoadedMap : IDisposable
         PinnedPath = path;
     }
 
+    /// <summary>Removes the map's pin (made by <see cref="Pin"/> or the one it was opened from); the map lives on while anything else holds it.</summary>
+    public void Unpin() => PinnedPath = ObjectInfo.Unpin(PinnedPath, $"map {Name}");
+
     public void Dispose() => Fd.Dispose();
 
     public override string ToString() => $"{Type} map {Name} (key {KeySize} B, value {ValueSize} B, {MaxEntries} entries)";
@@ -401,6 +404,22 @@ internal static unsafe class ObjectInfo
             if (added)
                 fd.DangerousRelease();
         }
+    }
+
+    /// <summary>Unlinks a pin made or opened by an object (bpffs pins are files); returns null for the object to forget it.</summary>
+    internal static string? Unpin(string? path, string what)
+    {
+        if (path is null)
+            throw new InvalidOperationException($"The {what} is not pinned by this object; remove another pin with File.Delete.");
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"Could not unpin the {what} at {path}: {e.Message}", e);
+        }
+        return null;
     }
 
     internal static void Pin(BpfFd fd, string path, string operation, string name)

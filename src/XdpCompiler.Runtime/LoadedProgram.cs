@@ -15,7 +15,30 @@ public sealed record XdpTestRunResult(uint ReturnValue, byte[] Packet, uint Dura
 {
     public XdpAction Action => (XdpAction)ReturnValue;
 
+    /// <summary>
+    /// How many bytes at the start of <see cref="Packet"/> are metadata (data_meta up to data) after the run, as the
+    /// kernel reports it in the output context; known only for a run given an <see cref="XdpTestContext"/>.
+    /// </summary>
+    public int? MetadataLength { get; init; }
+
     public TimeSpan Duration => TimeSpan.FromTicks(DurationNanoseconds / 100);
+}
+
+/// <summary>
+/// The <c>struct xdp_md</c> a test run starts from, besides the packet: the interface and receive queue the packet
+/// "arrived" on (the interface must exist in this network namespace, the queue below its queue count) and metadata in
+/// front of the packet (what <c>bpf_xdp_adjust_meta</c> would have put there: a multiple of 4 bytes, at most 32).
+/// </summary>
+public sealed record XdpTestContext
+{
+    /// <summary>ctx->ingress_ifindex; 0 runs on the loopback device, as a run without a context does.</summary>
+    public int IngressInterfaceIndex { get; init; }
+
+    /// <summary>ctx->rx_queue_index; needs <see cref="IngressInterfaceIndex"/> when not 0.</summary>
+    public uint RxQueueIndex { get; init; }
+
+    /// <summary>Bytes between data_meta and data when the program starts.</summary>
+    public ReadOnlyMemory<byte> Metadata { get; init; }
 }
 
 /// <summary>Where <see cref="LoadedProgram.Attach(string, XdpMode)"/> asks the kernel to run the program.</summary>
@@ -329,25 +352,67 @@ public sealed unsafe class LoadedProgram : IDisposable
     /// BPF_PROG_TEST_RUN: runs the program on <paramref name="packet"/> (an Ethernet frame) <paramref name="repeat"/>
     /// times without any interface. Maps see the runs, as they would see real traffic.
     /// </summary>
-    public XdpTestRunResult TestRun(ReadOnlySpan<byte> packet, uint repeat = 1)
+    public XdpTestRunResult TestRun(ReadOnlySpan<byte> packet, uint repeat = 1) => Run(packet, null, repeat);
+
+    /// <summary>
+    /// BPF_PROG_TEST_RUN starting from <paramref name="context"/>: the program sees its ingress interface, receive queue
+    /// and metadata. <see cref="XdpTestRunResult.Packet"/> then starts with the metadata the program left, and
+    /// <see cref="XdpTestRunResult.MetadataLength"/> says how long it is.
+    /// </summary>
+    public XdpTestRunResult TestRun(ReadOnlySpan<byte> packet, XdpTestContext context, uint repeat = 1)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var metadata = context.Metadata.Span;
+        if (metadata.Length % 4 != 0 || metadata.Length > 32)
+            throw new ArgumentException($"XDP metadata is a multiple of 4 bytes, at most 32; this is {metadata.Length}.", nameof(context));
+        var input = new byte[metadata.Length + packet.Length];
+        metadata.CopyTo(input);
+        packet.CopyTo(input.AsSpan(metadata.Length));
+        return Run(input, context, repeat);
+    }
+
+    /// <summary>struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct XdpMd
+    {
+        public uint Data, DataEnd, DataMeta, IngressIfindex, RxQueueIndex, EgressIfindex;
+    }
+
+    private XdpTestRunResult Run(ReadOnlySpan<byte> input, XdpTestContext? context, uint repeat)
     {
         var operation = $"test-run program {Name}";
         // Room for what the program may add in front (bpf_xdp_adjust_head, 256 bytes of headroom) and at the end.
-        var output = new byte[packet.Length + 4096 + 256];
+        var output = new byte[input.Length + 4096 + 256];
+        // The kernel's input context counts from data_meta: data is the metadata's length, data_end the whole input's.
+        var contextIn = context is null ? default : new XdpMd
+        {
+            Data = (uint)context.Metadata.Length,
+            DataEnd = (uint)input.Length,
+            IngressIfindex = (uint)context.IngressInterfaceIndex,
+            RxQueueIndex = context.RxQueueIndex,
+        };
+        var contextOut = default(XdpMd);
         for (var attempt = 0; ; attempt++)
         {
-            var attr = new TestRunAttr { DataSizeIn = (uint)packet.Length, DataSizeOut = (uint)output.Length, Repeat = repeat };
+            var attr = new TestRunAttr { DataSizeIn = (uint)input.Length, DataSizeOut = (uint)output.Length, Repeat = repeat };
             int result;
             var added = false;
             Fd.DangerousAddRef(ref added);
             try
             {
-                fixed (byte* input = packet)
+                fixed (byte* inputBytes = input)
                 fixed (byte* outputBytes = output)
                 {
                     attr.ProgFd = (uint)Fd.Value;
-                    attr.DataIn = (ulong)input;
+                    attr.DataIn = (ulong)inputBytes;
                     attr.DataOut = (ulong)outputBytes;
+                    if (context is not null)
+                    {
+                        attr.CtxIn = (ulong)(&contextIn);
+                        attr.CtxSizeIn = (uint)sizeof(XdpMd);
+                        attr.CtxOut = (ulong)(&contextOut);
+                        attr.CtxSizeOut = (uint)sizeof(XdpMd);
+                    }
                     result = BpfSyscall.Invoke(BpfCommand.ProgTestRun, ref attr);
                 }
             }
@@ -363,10 +428,25 @@ public sealed unsafe class LoadedProgram : IDisposable
                 continue;
             }
             if (result < 0)
-                throw BpfErrors.Create(BpfOperationKind.TestRun, operation, Name, -result, $"The packet was {packet.Length} bytes.");
-            return new XdpTestRunResult(attr.Retval, output.AsSpan(0, (int)attr.DataSizeOut).ToArray(), attr.Duration, repeat == 0 ? 1 : repeat);
+                throw BpfErrors.Create(BpfOperationKind.TestRun, operation, Name, -result, RunDetail(input.Length, context, -result));
+            return new XdpTestRunResult(attr.Retval, output.AsSpan(0, (int)attr.DataSizeOut).ToArray(), attr.Duration, repeat == 0 ? 1 : repeat)
+            {
+                MetadataLength = context is null ? null : (int)contextOut.Data,
+            };
         }
     }
+
+    private static string RunDetail(int size, XdpTestContext? context, int errno) => context switch
+    {
+        null => $"The packet was {size} bytes.",
+        { IngressInterfaceIndex: var index } when errno == Errno.ENODEV =>
+            $"No interface has index {index} in this network namespace.",
+        { RxQueueIndex: not 0 } when errno == Errno.EINVAL =>
+            $"The context asks for receive queue {context.RxQueueIndex}" + (context.IngressInterfaceIndex == 0
+                ? " without an ingress interface; give IngressInterfaceIndex too."
+                : $" of interface {context.IngressInterfaceIndex}; it must be below the interface's receive queue count."),
+        _ => $"The input was {size} bytes, {context.Metadata.Length} of them metadata.",
+    };
 
     /// <summary>Attaches the program to an interface through a bpf_link; disposing the link detaches it.</summary>
     public XdpLink Attach(string interfaceName, XdpMode mode = XdpMode.Auto)
@@ -442,7 +522,9 @@ public sealed unsafe class LoadedProgram : IDisposable
     public static LoadedProgram OpenPinned(string path)
     {
         var fd = KernelObjects.OpenPin(path, BpfObjectKind.Program, "program");
-        return FromDescriptor(fd, $"the program pinned at {path}");
+        var program = FromDescriptor(fd, $"the program pinned at {path}");
+        program.PinnedPath = path;
+        return program;
     }
 
     /// <summary>BPF_PROG_GET_FD_BY_ID: opens the loaded program with this id, or returns null when there is none.</summary>
@@ -470,7 +552,17 @@ public sealed unsafe class LoadedProgram : IDisposable
     }
 
     /// <summary>BPF_OBJ_PIN: keeps the program loaded at <paramref name="path"/> on a bpffs mount.</summary>
-    public void Pin(string path) => ObjectInfo.Pin(Fd, path, $"pin program {Name}", Name);
+    public void Pin(string path)
+    {
+        ObjectInfo.Pin(Fd, path, $"pin program {Name}", Name);
+        PinnedPath = path;
+    }
+
+    /// <summary>Where this object pinned the program (null when it did not, or after <see cref="Unpin"/>).</summary>
+    public string? PinnedPath { get; private set; }
+
+    /// <summary>Removes the pin this object made; the program lives on while anything else holds it.</summary>
+    public void Unpin() => PinnedPath = ObjectInfo.Unpin(PinnedPath, $"program {Name}");
 
     public void Dispose() => Fd.Dispose();
 

@@ -29,7 +29,9 @@ public sealed unsafe class XdpLink : IDisposable
     public static XdpLink OpenPinned(string path)
     {
         var fd = KernelObjects.OpenPin(path, BpfObjectKind.Link, "XDP link");
-        return FromDescriptor(fd, $"the link pinned at {path}") ?? throw new InvalidOperationException($"{path} is a pinned link, but not an XDP link.");
+        var link = FromDescriptor(fd, $"the link pinned at {path}") ?? throw new InvalidOperationException($"{path} is a pinned link, but not an XDP link.");
+        link.PinnedPath = path;
+        return link;
     }
 
     /// <summary>
@@ -103,7 +105,19 @@ public sealed unsafe class XdpLink : IDisposable
     public XdpAttachment Query() => XdpQuery.Get(InterfaceIndex, InterfaceName);
 
     /// <summary>BPF_OBJ_PIN: keeps the attachment after this process exits, until the pin is removed.</summary>
-    public void Pin(string path) => ObjectInfo.Pin(Fd, path, $"pin the XDP link of {ProgramName} on {InterfaceName}", ProgramName);
+    public void Pin(string path)
+    {
+        ObjectInfo.Pin(Fd, path, $"pin the XDP link of {ProgramName} on {InterfaceName}", ProgramName);
+        PinnedPath = path;
+    }
+
+    /// <summary>Where this link is pinned by this object, or the pin it was opened from (null after <see cref="Unpin"/>).</summary>
+    public string? PinnedPath { get; private set; }
+
+    /// <summary>
+    /// Removes the pin: the link (and the attachment) then lasts only as long as this object, or whatever else holds it.
+    /// </summary>
+    public void Unpin() => PinnedPath = ObjectInfo.Unpin(PinnedPath, $"XDP link of {ProgramName} on {InterfaceName}");
 
     /// <summary>BPF_LINK_DETACH: detaches now even if the link is pinned or shared, then closes it.</summary>
     public void Detach()
