@@ -84,9 +84,19 @@ internal sealed class CodeEmitter
             case MovInstr m:
                 Move(P(m.Dst), P(m.Src), m.Width);
                 break;
-            case BinaryInstr b:
+            case BinaryInstr binary:
             {
+                var b = binary;
                 var dst = P(b.Dst);
+                if (!b.Right.IsImmediate && dst == P(b.Right.Register) && dst != P(b.Left))
+                {
+                    // Copying left into dst first would overwrite right: only an operation that commutes can be
+                    // done the other way round.
+                    if (b.Op is not (BinaryOp.Add or BinaryOp.Mul or BinaryOp.And or BinaryOp.Or or BinaryOp.Xor))
+                        throw new InvalidOperationException($"{b.Op} writes its right operand's register {dst} before reading it.");
+                    b = b with { Left = b.Right.Register, Right = Operand.Reg(b.Left) };
+                }
+
                 if (dst != P(b.Left))
                     Move(dst, P(b.Left), b.Width);
                 var op = AluOf(b.Op);

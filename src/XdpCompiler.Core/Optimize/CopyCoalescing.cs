@@ -44,6 +44,9 @@ internal static class CopyCoalescing
                     i--;
                 if (i < 0 || Touches(instructions, i + 1, j, copy.Dst))
                     continue;
+                // "t = y - x; x = t" must not become "x = y - x": two-address code copies y into x before reading x.
+                if (instructions[i] is BinaryInstr { Right.IsImmediate: false } binary && binary.Right.Register == copy.Dst && binary.Left != copy.Dst)
+                    continue;
 
                 instructions[i] = Liveness.Rename(instructions[i], copy.Src, copy.Dst);
                 instructions.RemoveAt(j);

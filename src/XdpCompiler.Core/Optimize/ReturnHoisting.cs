@@ -47,10 +47,12 @@ internal static class ReturnHoisting
 
         // The last return block in the layout hosts the shared exit; only branches placed before it use the exit, so
         // every jump to it points forward (an unrolled loop stays free of backward jumps).
-        var host = returns[returns.Count - 1];
+        // A return that stays anyway (reached from several places) hosts it best: a hoisted one would leave behind
+        // its own "r0 = K" in front of the exit.
+        var candidates = returns.Where(r => edges[r].Count == 1 && Hoistable(edges[r][0], r)).ToList();
+        var host = returns.LastOrDefault(r => !candidates.Contains(r)) ?? returns[returns.Count - 1];
         var hostIndex = function.Blocks.IndexOf(host);
-        var hoisted = returns.Where(r => r != host && edges[r].Count == 1 && function.Blocks.IndexOf(edges[r][0]) < hostIndex &&
-            Hoistable(edges[r][0], r)).ToList();
+        var hoisted = candidates.Where(r => r != host && function.Blocks.IndexOf(edges[r][0]) < hostIndex).ToList();
         if (hoisted.Count == 0)
             return;
 

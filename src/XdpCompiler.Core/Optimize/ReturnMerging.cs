@@ -12,6 +12,8 @@ internal static class ReturnMerging
 {
     public static void Run(IrFunction function)
     {
+        DuplicateCopyingExits(function);
+
         // "v = 2; goto L" where L is "r0 = v; exit": copy the tiny exit into the jumping block, then set r0 directly
         // (after an exit nothing but r0 is read, so v is dead there).
         foreach (var block in function.Blocks)
@@ -24,6 +26,7 @@ internal static class ReturnMerging
                 block.Terminator = new ExitTerm { Source = jump.Source };
             }
 
+            ForwardConstantToR0(block);
             var count = block.Instructions.Count;
             if (block.Terminator is ExitTerm && count >= 2 &&
                 block.Instructions[count - 2] is ConstInstr constant && block.Instructions[count - 1] is MovInstr { Dst: Reg.R0, Width: Width.W64 } copy &&
@@ -87,5 +90,62 @@ internal static class ReturnMerging
             var jumper = function.Blocks.LastOrDefault(b => b.Terminator is JumpTerm jump && jump.Target == exit);
             function.Blocks.Insert(jumper is null ? function.Blocks.Count : function.Blocks.IndexOf(jumper) + 1, exit);
         }
+    }
+
+    /// <summary>
+    /// A value chosen on several paths and returned ("return c == 0 ? Drop : c == 1 ? Tx : Pass") reaches the exit
+    /// through blocks that only copy it: "v = 3; goto L", L: "w = v; goto M", M: "r0 = w; exit". Each such exit is
+    /// copied into the blocks that jump to it, so every path ends in its own "r0 = K; exit" that the sharing below
+    /// can merge with the other returns of K.
+    /// </summary>
+    private static void DuplicateCopyingExits(IrFunction function)
+    {
+        const int MaxCopies = 3;
+        bool changed;
+        var duplicated = false;
+        do
+        {
+            changed = false;
+            foreach (var block in function.Blocks)
+            {
+                if (block.Terminator is JumpTerm { Target: { Terminator: ExitTerm } exit } jump && exit != block &&
+                    exit.Instructions.Count <= MaxCopies && exit.Instructions.All(i => i is MovInstr or ConstInstr) &&
+                    !(exit.Instructions.Count == 1 && exit.Instructions[0] is ConstInstr { Dst: Reg.R0 }))
+                {
+                    block.Instructions.AddRange(exit.Instructions);
+                    block.Terminator = new ExitTerm { Source = exit.Terminator.Source ?? jump.Source };
+                    changed = duplicated = true;
+                }
+            }
+        }
+        while (changed);
+
+        if (!duplicated)
+            return;
+        function.RemoveUnreachableBlocks();
+        foreach (var block in function.Blocks)
+            ForwardConstantToR0(block);
+        DeadCodeElimination.Run(function);
+    }
+
+    /// <summary>"v = K; ...; r0 = v; exit" with v unchanged in between sets r0 = K (v is dead after the exit).</summary>
+    private static void ForwardConstantToR0(IrBlock block)
+    {
+        var count = block.Instructions.Count;
+        if (block.Terminator is not ExitTerm || count < 2 || block.Instructions[count - 1] is not MovInstr { Dst: Reg.R0, Width: Width.W64 } copy)
+            return;
+        var constants = new Dictionary<int, long>();
+        foreach (var instruction in block.Instructions.Take(count - 1))
+        {
+            foreach (var def in Backend.Liveness.Defs(instruction))
+                constants.Remove(def);
+            if (instruction is ConstInstr c)
+                constants[c.Dst] = c.Value;
+            else if (instruction is MovInstr { Width: Width.W64 } m && constants.TryGetValue(m.Src, out var value))
+                constants[m.Dst] = value;
+        }
+
+        if (constants.TryGetValue(copy.Src, out var constant))
+            block.Instructions[count - 1] = new ConstInstr(Reg.R0, constant) { Source = copy.Source };
     }
 }

@@ -149,9 +149,18 @@ public static class ObjectCompiler
         CopyPropagation.RunLocal(function);
         DeadCodeElimination.Run(function);
         CopyPropagation.Run(function);
+        DeadCodeElimination.Run(function);
+        RangeFolding.Run(function);
+        BitTestFolding.Run(function);
+        BranchImplication.Run(function);
+        DemandedBits.Run(function);
+        DeadCodeElimination.Run(function);
+        CfgSimplification.Run(function);
         CopyCoalescing.Run(function);
         ReturnMerging.Run(function);
         ReturnHoisting.Run(function);
+        OperandCommutation.Run(function);
+        BlockLayout.Run(function);
 
         Dictionary<int, int> colours;
         try

@@ -153,7 +153,7 @@ public sealed class OptimizerPassTests
         DeadCodeElimination.Run(ir.Function);
         Assert.Equal(Lines(
             "B0:", "  v20 = load64 [r1+0]", "  if v20 Clear 1 goto B1 else B2",
-            "B1:", "  if v20 Set 32768 goto B2 else B3",
+            "B1:", "  if32 v20 Set 32768 goto B2 else B3",
             "B2:", "  r0 = 1", "  exit",
             "B3:", "  r0 = 2", "  exit"), ir.Print());
     }
@@ -175,8 +175,9 @@ public sealed class OptimizerPassTests
     [Fact]
     public void BitTestFoldingKeepsTheShiftWhenTheMovedMaskLeavesImmediateRange()
     {
+        // Bit 7 of x >> 40 is bit 47 of x: no jset immediate (32 bits, sign-extended) can name it.
         var ir = new IrBuilder();
-        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.ShrUnsigned, Width.W64, 22, 20, Operand.Imm(24)),
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.ShrUnsigned, Width.W64, 22, 20, Operand.Imm(40)),
                 new BinaryInstr(BinaryOp.And, Width.W64, 21, 22, Operand.Imm(0x80)))
             .End(0, new BranchTerm(Condition.Ne, Width.W64, 21, Zero, ir[1], ir[2]));
         ir.Return(1, 1).Return(2, 2);
@@ -260,5 +261,252 @@ public sealed class OptimizerPassTests
         Assert.DoesNotContain("v30 = mov64 v21", text);
         // v30 changed between "v22 = v30" and "v30 = v22": that copy restores the old value and stays.
         Assert.Contains("v30 = mov64 v22", text);
+    }
+
+    [Fact]
+    public void BitTestFoldingMovesAShiftedTestIntoTheLowHalf()
+    {
+        // Bit 7 of x >> 24 is bit 31 of x: a 32-bit jset reaches it.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.ShrUnsigned, Width.W64, 22, 20, Operand.Imm(24)),
+                new BinaryInstr(BinaryOp.And, Width.W64, 21, 22, Operand.Imm(0x80)))
+            .End(0, new BranchTerm(Condition.Ne, Width.W64, 21, Zero, ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        BitTestFolding.Run(ir.Function);
+        Assert.Contains("if32 v20 Set 2147483648 goto B1 else B2", ir.Print());
+    }
+
+    // (((swap16(x) << 1) + c) & 3) == 3: with c = 1 bit 0 of the sum is known to be 1, so only bit 1 is tested,
+    // which is bit 0 of swap16(x), which is bit 8 of x.
+    private static IrBuilder ShiftedSwapTest(long addend)
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.H), new SwapInstr(21, 20, 16),
+                new BinaryInstr(BinaryOp.Shl, Width.W32, 22, 21, Operand.Imm(1)), new BinaryInstr(BinaryOp.Add, Width.W32, 23, 22, Operand.Imm(addend)),
+                new BinaryInstr(BinaryOp.And, Width.W32, 24, 23, Operand.Imm(3)))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 24, Operand.Imm(3), ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        return ir;
+    }
+
+    [Fact]
+    public void BitTestFoldingUsesKnownBitsAndFollowsShiftsAndSwaps()
+    {
+        var ir = ShiftedSwapTest(1);
+        BitTestFolding.Run(ir.Function);
+        DeadCodeElimination.Run(ir.Function);
+        Assert.Equal(Lines("B0:", "  v20 = load16 [r1+0]", "  if32 v20 Set 256 goto B1 else B2", "B1:", "  r0 = 1", "  exit", "B2:", "  r0 = 2", "  exit"), ir.Print());
+    }
+
+    [Fact]
+    public void BitTestFoldingLeavesATestThatACarryCanReach()
+    {
+        // "+ 3" adds into bit 1, which is unknown: no bit of the sum is known, and two bits need the mask and compare.
+        var ir = ShiftedSwapTest(3);
+        var before = ir.Print();
+        BitTestFolding.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+    }
+
+    private static IrBuilder WrappedRangeTest(long addend)
+    {
+        // (ushort)(swap16(x) + addend) < 0x1000
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.H), new SwapInstr(21, 20, 16),
+                new BinaryInstr(BinaryOp.Add, Width.W32, 22, 21, Operand.Imm(addend)), new ExtendInstr(23, 22, 16, Signed: false, Width.W32))
+            .End(0, new BranchTerm(Condition.LtSigned, Width.W32, 23, Operand.Imm(0x1000), ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        return ir;
+    }
+
+    [Fact]
+    public void BitTestFoldingTurnsAWrappedRangeCheckIntoAMaskCompare()
+    {
+        var ir = WrappedRangeTest(0xF000);
+        BitTestFolding.Run(ir.Function);
+        DeadCodeElimination.Run(ir.Function);
+        // The top nibble of swap16(x) + 0xF000 is zero exactly when that of swap16(x) is 1: x's byte 0 high nibble.
+        Assert.Equal(Lines("B0:", "  v20 = load16 [r1+0]", "  v22 = and32 v20, 240", "  if32 v22 Eq 16 goto B1 else B2",
+            "B1:", "  r0 = 1", "  exit", "B2:", "  r0 = 2", "  exit"), ir.Print());
+        for (var x = 0; x < 0x10000; x += 0x0107)
+        {
+            var swapped = ((x & 0xFF) << 8) | (x >> 8);
+            Assert.Equal((ushort)(swapped + 0xF000) < 0x1000, (x & 0xF0) == 0x10);
+        }
+    }
+
+    [Fact]
+    public void BitTestFoldingLeavesAWrappedRangeCheckWhoseAddendReachesLowBits()
+    {
+        // The sum's low bits are not x's: it is still tested (without the extension), never compared as "x & 0xF0".
+        var ir = WrappedRangeTest(0xF001);
+        BitTestFolding.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v22 = add32 v21, 61441", text);
+        Assert.Contains("if32 v22 Clear 61440 goto B1 else B2", text);
+    }
+
+    [Fact]
+    public void RangeFoldingDropsExtensionsOfValuesThatAlreadyFit()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new ExtendInstr(21, 20, 32, Signed: true, Width.W64),
+                new BinaryInstr(BinaryOp.Sub, Width.W32, 22, 20, Operand.Imm(128)), new ExtendInstr(23, 22, 32, Signed: true, Width.W64),
+                new LoadInstr(24, Reg.R1, 4, MemSize.W), new BinaryInstr(BinaryOp.Sub, Width.W32, 25, 24, Operand.Imm(128)),
+                new ExtendInstr(26, 25, 32, Signed: true, Width.W64), new ExtendInstr(27, 20, 8, Signed: true, Width.W64),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 28, 21, Operand.Reg(23)), new BinaryInstr(BinaryOp.Add, Width.W64, 29, 28, Operand.Reg(26)),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 30, 29, Operand.Reg(27)), new MovInstr(Reg.R0, 30, Width.W64))
+            .End(0, new ExitTerm());
+        RangeFolding.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v21 = mov64 v20", text);
+        Assert.Contains("v23 = sub64 v20, 128", text);
+        // A 32-bit load minus 128 can wrap below zero: its sign extension stays; so does a byte whose top bit may be set.
+        Assert.Contains("v26 = sext32to64 v25", text);
+        Assert.Contains("v27 = sext8to64 v20", text);
+    }
+
+    private static IrBuilder ProductCompare(MemSize size, Condition condition, long limit)
+    {
+        // (long)(sbyte)x * -3 cond limit
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, size), new ExtendInstr(21, 20, 8, Signed: true, Width.W64),
+                new BinaryInstr(BinaryOp.Mul, Width.W64, 22, size == MemSize.DW ? 20 : 21, Operand.Imm(-3)))
+            .End(0, new BranchTerm(condition, Width.W64, 22, Operand.Imm(limit), ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        return ir;
+    }
+
+    [Fact]
+    public void RangeFoldingDividesAProductCompareThatCannotWrap()
+    {
+        var ir = ProductCompare(MemSize.B, Condition.GtSigned, 200);
+        RangeFolding.Run(ir.Function);
+        Assert.Contains("if v21 LtSigned -66 goto B1 else B2", ir.Print());
+        var ge = ProductCompare(MemSize.B, Condition.GeSigned, 201);
+        RangeFolding.Run(ge.Function);
+        Assert.Contains("if v21 LeSigned -67 goto B1 else B2", ge.Print());
+        for (var t = -128; t < 128; t++)
+        {
+            Assert.Equal(t * -3 > 200, t < -66);
+            Assert.Equal(t * -3 >= 201, t <= -67);
+        }
+
+        // A full 64-bit x times -3 can wrap: the compare stays.
+        var wide = ProductCompare(MemSize.DW, Condition.GtSigned, 200);
+        var before = wide.Print();
+        RangeFolding.Run(wide.Function);
+        Assert.Equal(before, wide.Print());
+    }
+
+    [Fact]
+    public void RangeFoldingComparesTheUnshiftedValue()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.ShrUnsigned, Width.W64, 21, 20, Operand.Imm(16)),
+                new ExtendInstr(22, 21, 16, Signed: false, Width.W32))
+            .End(0, new BranchTerm(Condition.GtSigned, Width.W32, 22, Operand.Imm(0x8000), ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        RangeFolding.Run(ir.Function);
+        Assert.Contains("if32 v20 GtUnsigned 2147549183 goto B1 else B2", ir.Print());
+
+        // Sixteen bits of x >> 8 are not all of its bits from 8 up at 32 bits: no single compare of x says the same.
+        var partial = new IrBuilder();
+        partial.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.ShrUnsigned, Width.W64, 21, 20, Operand.Imm(8)),
+                new ExtendInstr(22, 21, 16, Signed: false, Width.W32))
+            .End(0, new BranchTerm(Condition.GtSigned, Width.W32, 22, Operand.Imm(0x8000), partial[1], partial[2]));
+        partial.Return(1, 1).Return(2, 2);
+        var before = partial.Print();
+        RangeFolding.Run(partial.Function);
+        Assert.Equal(before, partial.Print());
+    }
+
+    [Fact]
+    public void BranchImplicationFollowsTheOnlyWayIn()
+    {
+        IrBuilder Build(bool redefine)
+        {
+            var ir = new IrBuilder();
+            ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW))
+                .End(0, new BranchTerm(Condition.GtUnsigned, Width.W32, 20, Operand.Imm(0x8000FFFF), ir[1], ir[3]));
+            if (redefine)
+                ir.Add(1, new LoadInstr(20, Reg.R1, 8, MemSize.DW));
+            ir.End(1, new BranchTerm(Condition.LtSigned, Width.W32, 20, Zero, ir[2], ir[3]));
+            ir.Return(2, 3).Return(3, 2);
+            return ir;
+        }
+
+        var ir = Build(redefine: false);
+        BranchImplication.Run(ir.Function);
+        Assert.Contains("B1:\n  goto B2", ir.Print());
+        var changed = Build(redefine: true);
+        var before = changed.Print();
+        BranchImplication.Run(changed.Function);
+        Assert.Equal(before, changed.Print());
+    }
+
+    [Fact]
+    public void BranchImplicationRepeatsABitTestsOutcome()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW)).End(0, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x8000), ir[1], ir[2]));
+        ir.End(1, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x8000), ir[3], ir[2]));
+        ir.End(2, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x4000), ir[3], ir[4]));
+        ir.Return(3, 1).Return(4, 2);
+        BranchImplication.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("B1:\n  goto B3", text);
+        // B2 has two ways in, and tests another bit anyway.
+        Assert.Contains("if32 v20 Set 16384 goto B3 else B4", text);
+    }
+
+    [Fact]
+    public void OperandCommutationLetsTheResultTakeTheDyingOperandsRegister()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new LoadInstr(21, Reg.R1, 1, MemSize.B),
+                new BinaryInstr(BinaryOp.Add, Width.W32, 22, 20, Operand.Reg(21)), new BinaryInstr(BinaryOp.Sub, Width.W32, 23, 20, Operand.Reg(22)),
+                new LoadInstr(24, Reg.R1, 2, MemSize.B), new BinaryInstr(BinaryOp.Add, Width.W32, 25, 23, Operand.Reg(24)),
+                new BinaryInstr(BinaryOp.Xor, Width.W32, 26, 25, Operand.Reg(24)), new MovInstr(Reg.R0, 26, Width.W64))
+            .End(0, new ExitTerm());
+        OperandCommutation.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v22 = add32 v21, v20", text);
+        // Not a subtraction, and not when both operands live on (v24) or the left one dies (v25).
+        Assert.Contains("v23 = sub32 v20, v22", text);
+        Assert.Contains("v25 = add32 v23, v24", text);
+        Assert.Contains("v26 = xor32 v25, v24", text);
+    }
+
+    [Fact]
+    public void CopyCoalescingDoesNotMakeAnOperationWriteItsRightOperand()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(21, Reg.R1, 8, MemSize.DW),
+                new BinaryInstr(BinaryOp.Sub, Width.W64, 22, 21, Operand.Reg(20)), new MovInstr(20, 22, Width.W64), new MovInstr(Reg.R0, 20, Width.W64))
+            .End(0, new ExitTerm());
+        var before = ir.Print();
+        CopyCoalescing.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+    }
+
+    [Fact]
+    public void ReturnMergingCopiesExitsThatOnlyPassAValueOn()
+    {
+        // return v == 0 ? 1 : v == 1 ? 3 : 0, through a shared "r0 = result" block.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B)).End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Zero, ir[1], ir[2]));
+        ir.Add(1, new ConstInstr(30, 1)).End(1, new JumpTerm(ir[5]));
+        ir.End(2, new BranchTerm(Condition.Eq, Width.W32, 20, Operand.Imm(1), ir[3], ir[4]));
+        ir.Add(3, new ConstInstr(31, 3)).End(3, new JumpTerm(ir[6]));
+        ir.Add(4, new ConstInstr(31, 0)).End(4, new JumpTerm(ir[6]));
+        ir.Add(6, new MovInstr(30, 31, Width.W64)).End(6, new JumpTerm(ir[5]));
+        ir.Add(5, new MovInstr(32, 30, Width.W64), new MovInstr(Reg.R0, 32, Width.W64)).End(5, new ExitTerm());
+        ReturnMerging.Run(ir.Function);
+        var text = ir.Print();
+        Assert.DoesNotContain("mov64", text);
+        Assert.Contains("r0 = 1\n  exit", text);
+        Assert.Contains("r0 = 3\n  exit", text);
+        Assert.Contains("r0 = 0\n  exit", text);
     }
 }

@@ -1,0 +1,80 @@
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Backend;
+
+/// <summary>
+/// Block order decides which edges fall through. A bit test is the one branch that cannot simply be inverted (the
+/// ISA has <c>jset</c> but no "jump if clear"), so a test whose "set" target is the next block costs a jset over a
+/// goto. Moving the "clear" target right behind the test makes it fall through instead, when that costs no jump
+/// elsewhere and every jump still points forward.
+/// </summary>
+internal static class BlockLayout
+{
+    public static void Run(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        for (var i = 0; i + 1 < blocks.Count; i++)
+        {
+            if (blocks[i].Terminator is not BranchTerm { Condition: Condition.Set or Condition.Clear } test)
+                continue;
+            var setTarget = test.Condition == Condition.Set ? test.True : test.False;
+            var clearTarget = test.Condition == Condition.Set ? test.False : test.True;
+            if (setTarget != blocks[i + 1] || clearTarget == setTarget)
+                continue;
+            var from = blocks.IndexOf(clearTarget);
+            if (from <= i + 1)
+                continue;
+            var before = Cost(blocks);
+            blocks.RemoveAt(from);
+            blocks.Insert(i + 1, clearTarget);
+            if (Cost(blocks) >= before || !Forward(blocks))
+            {
+                blocks.RemoveAt(i + 1);
+                blocks.Insert(from, clearTarget);
+            }
+        }
+    }
+
+    /// <summary>Jump instructions the emitter adds for this order (beyond one per conditional branch).</summary>
+    private static int Cost(List<IrBlock> blocks)
+    {
+        var cost = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var next = i + 1 < blocks.Count ? blocks[i + 1] : null;
+            switch (blocks[i].Terminator)
+            {
+                case JumpTerm jump when jump.Target != next:
+                    cost++;
+                    break;
+                case BranchTerm branch:
+                {
+                    var (condition, taken, fallthrough) = branch.True == next
+                        ? (branch.Condition.Negate(), branch.False, branch.True)
+                        : (branch.Condition, branch.True, branch.False);
+                    if (condition == Condition.Clear)
+                        (taken, fallthrough) = (fallthrough, taken);
+                    if (fallthrough != next)
+                        cost++;
+                    break;
+                }
+            }
+        }
+
+        return cost;
+    }
+
+    private static bool Forward(List<IrBlock> blocks)
+    {
+        var index = new Dictionary<IrBlock, int>();
+        for (var i = 0; i < blocks.Count; i++)
+            index[blocks[i]] = i;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].Successors.Any(s => index[s] <= i))
+                return false;
+        }
+
+        return true;
+    }
+}
