@@ -181,7 +181,7 @@ public sealed class RunConfigTests
     }
 
     /// <summary>A C program returning <paramref name="verdict"/>, with the run config libxdp's XDP_RUN_CONFIG macro writes.</summary>
-    private static string CompileC(TempDirectory directory, string name, int priority, string verdict)
+    internal static string CompileC(TempDirectory directory, string name, int priority, string verdict)
     {
         var source = directory.File(name + ".c");
         File.WriteAllText(source, $$"""
