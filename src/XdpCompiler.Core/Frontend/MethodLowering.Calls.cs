@@ -40,6 +40,8 @@ internal sealed partial class MethodLowering
             case "System.Threading.Interlocked" when method.Name is "Increment" or "Decrement" or "Add" or "Exchange"
                 or "CompareExchange" or "And" or "Or" && !method.IsGenericMethod:
                 return EmitInterlocked(invocation, resultUsed);
+            case "XdpCompiler.Atomic" when method.Name == "Xor":
+                return EmitInterlocked(invocation, resultUsed);
             case "XdpCompiler.ByteOrder" when method.Name is "NetworkToHost" or "HostToNetwork":
             case "System.Buffers.Binary.BinaryPrimitives" when method.Name == "ReverseEndianness":
                 return EmitByteSwap(invocation);
@@ -477,6 +479,7 @@ internal sealed partial class MethodLowering
             "Exchange" => (AtomicOp.Xchg, true),
             "And" => (AtomicOp.And, false),
             "Or" => (AtomicOp.Or, false),
+            "Xor" => (AtomicOp.Xor, false),
             _ => (AtomicOp.Add, false),
         };
         var operand = name switch

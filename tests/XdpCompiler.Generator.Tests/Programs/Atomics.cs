@@ -6,7 +6,7 @@ public static unsafe partial class Atomics
     [Map] static readonly PerCpuArray<ulong> Wide = new(maxEntries: 2);
     [Map] static readonly PerCpuArray<uint> Narrow = new(maxEntries: 2);
 
-    /// <summary>Every Interlocked operation on map values, with and without using the result.</summary>
+    /// <summary>Every Interlocked operation (and Atomic.Xor) on map values, with and without using the result.</summary>
     [XdpProgram("xdp_atomics")]
     public static XdpAction Run(XdpContext ctx)
     {
@@ -27,7 +27,10 @@ public static unsafe partial class Atomics
         uint added = Interlocked.Add(ref *n, data[21]);
         Interlocked.Decrement(ref *n);
         uint ored = Interlocked.Or(ref *n, 0x80);
-        return (((previous ^ swapped ^ anded) + before + failed + added + ored) % 3) switch
+        uint xored = Atomic.Xor(ref *n, data[22]);
+        Atomic.Xor(ref *w, 0x5A5A);
+        ulong wideXored = Atomic.Xor(ref *w, packet);
+        return (((previous ^ swapped ^ anded ^ wideXored) + before + failed + added + ored + xored) % 3) switch
         {
             0 => XdpAction.Drop,
             1 => XdpAction.Tx,
