@@ -30,7 +30,6 @@ public static unsafe class XdpNetlink
     private const ushort IflaXdpFd = 1, IflaXdpFlags = 3, IflaXdpExpectedFd = 8;
     private const ushort NlmsgerrAttrMsg = 1;
     private const uint XdpFlagsReplace = 1u << 4;
-    private const int SolNetlink = 270, NetlinkCapAck = 10, NetlinkExtAck = 11;
     private const int HeaderSize = 16, IfInfoSize = 16;
 
     private static int s_sequence;
@@ -155,50 +154,17 @@ public static unsafe class XdpNetlink
     }
 
     /// <summary>Sends the request and reads the kernel's acknowledgement: (0, null) or (errno, extended-ack message).</summary>
-    private static (int Errno, string? Message) Exchange(byte[] request, uint sequence, string interfaceName, string operation)
-    {
-        var fd = Libc.Socket(Libc.AfNetlink, Libc.SockRaw | Libc.SockCloexec, Libc.NetlinkRoute);
-        if (fd < 0)
-            throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-        using var socket = new BpfFd(fd);
-        var timeout = stackalloc nint[2] { 5, 0 };
-        Libc.SetSockOpt(fd, Libc.SolSocket, Libc.SoRcvtimeo, timeout, (uint)(2 * sizeof(nint)));
-        // Ask for the kernel's reason as text, without our request echoed back in full.
-        var on = 1;
-        Libc.SetSockOpt(fd, SolNetlink, NetlinkExtAck, &on, sizeof(int));
-        Libc.SetSockOpt(fd, SolNetlink, NetlinkCapAck, &on, sizeof(int));
-
-        fixed (byte* r = request)
-        {
-            if (Libc.Send(fd, r, (nuint)request.Length, 0) < 0)
-                throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-        }
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            nint received;
-            fixed (byte* b = buffer)
-                received = Libc.Recv(fd, b, (nuint)buffer.Length, 0);
-            if (received < 0)
-                throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-            var data = buffer.AsSpan(0, (int)received);
-            while (data.Length >= HeaderSize)
+    private static (int Errno, string? Message) Exchange(byte[] request, uint sequence, string interfaceName, string operation) =>
+        NetlinkRoute.Exchange(request, sequence, interfaceName, operation,
+            (ReadOnlySpan<byte> message, ushort type, ushort flags, out (int Errno, string? Message) ack) =>
             {
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
-                var type = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
-                var messageFlags = BinaryPrimitives.ReadUInt16LittleEndian(data[6..]);
-                var seq = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
-                if (length < HeaderSize || length > data.Length)
-                    throw new InvalidDataException($"{operation}: netlink sent a truncated message ({length} of {data.Length} bytes).");
-                var message = data[..length];
-                data = data[Math.Min((length + 3) & ~3, data.Length)..];
-                if (seq != sequence || type != NlmsgError || message.Length < HeaderSize + 4)
-                    continue;
+                ack = default;
+                if (type != NlmsgError || message.Length < HeaderSize + 4)
+                    return false;
                 var errno = -BinaryPrimitives.ReadInt32LittleEndian(message[HeaderSize..]);
-                return (errno, errno == 0 ? null : ExtendedAck(message, messageFlags));
-            }
-        }
-    }
+                ack = (errno, errno == 0 ? null : ExtendedAck(message, flags));
+                return true;
+            });
 
     /// <summary>NLMSGERR_ATTR_MSG from an error message's trailing attributes, when the kernel sent one.</summary>
     private static string? ExtendedAck(ReadOnlySpan<byte> message, ushort flags)

@@ -55,15 +55,6 @@ public static unsafe class XdpQuery
     internal static XdpAttachment Get(int interfaceIndex, string interfaceName)
     {
         var operation = $"query the XDP programs of {interfaceName}";
-        var fd = Libc.Socket(Libc.AfNetlink, Libc.SockRaw | Libc.SockCloexec, Libc.NetlinkRoute);
-        if (fd < 0)
-            throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-        using var socket = new BpfFd(fd);
-
-        // A timeout so a kernel that never answers cannot hang the caller.
-        var timeout = stackalloc nint[2] { 5, 0 }; // struct timeval: two longs
-        Libc.SetSockOpt(fd, Libc.SolSocket, Libc.SoRcvtimeo, timeout, (uint)(2 * sizeof(nint)));
-
         var sequence = (uint)Interlocked.Increment(ref s_sequence);
         Span<byte> request = stackalloc byte[NlmsgHeaderSize + IfInfoMsgSize + 8];
         request.Clear();
@@ -76,42 +67,21 @@ public static unsafe class XdpQuery
         BinaryPrimitives.WriteUInt16LittleEndian(attribute, 8);
         BinaryPrimitives.WriteUInt16LittleEndian(attribute[2..], IflaExtMask);
         BinaryPrimitives.WriteUInt32LittleEndian(attribute[4..], RtextFilterSkipStats);
-        fixed (byte* r = request)
-        {
-            if (Libc.Send(fd, r, (nuint)request.Length, 0) < 0)
-                throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-        }
-
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            nint received;
-            fixed (byte* b = buffer)
-                received = Libc.Recv(fd, b, (nuint)buffer.Length, 0);
-            if (received < 0)
-                throw BpfErrors.Create(BpfOperationKind.Netlink, operation, interfaceName, Marshal.GetLastPInvokeError());
-            var data = buffer.AsSpan(0, (int)received);
-            while (data.Length >= NlmsgHeaderSize)
+        return NetlinkRoute.Exchange(request, sequence, interfaceName, operation,
+            (ReadOnlySpan<byte> message, ushort type, ushort flags, out XdpAttachment attachment) =>
             {
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
-                var type = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
-                var seq = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
-                if (length < NlmsgHeaderSize || length > data.Length)
-                    throw new InvalidDataException($"{operation}: netlink sent a truncated message ({length} of {data.Length} bytes).");
-                var message = data[..length];
-                data = data[Math.Min(Align(length), data.Length)..];
-                if (seq != sequence)
-                    continue;
+                attachment = null!;
                 if (type == NlmsgError)
                 {
                     var error = -BinaryPrimitives.ReadInt32LittleEndian(message[NlmsgHeaderSize..]);
                     throw BpfErrors.Create(error is Errno.ENODEV ? BpfOperationKind.InterfaceLookup : BpfOperationKind.Netlink,
                         operation, interfaceName, error);
                 }
-                if (type == RtmNewLink)
-                    return Parse(message[(NlmsgHeaderSize + IfInfoMsgSize)..], interfaceIndex, interfaceName);
-            }
-        }
+                if (type != RtmNewLink)
+                    return false;
+                attachment = Parse(message[(NlmsgHeaderSize + IfInfoMsgSize)..], interfaceIndex, interfaceName);
+                return true;
+            });
     }
 
     private static XdpAttachment Parse(ReadOnlySpan<byte> attributes, int index, string name)
@@ -154,10 +124,8 @@ public static unsafe class XdpQuery
             if (length < 4 || length > data.Length)
                 break;
             list.Add((type, data[4..length].ToArray()));
-            data = data[Math.Min(Align(length), data.Length)..];
+            data = data[Math.Min(NetlinkRoute.Align(length), data.Length)..];
         }
         return list;
     }
-
-    private static int Align(int length) => (length + 3) & ~3;
 }
