@@ -44,17 +44,21 @@ public sealed class InteropTests
         }
     }
 
-    /// <summary>llvm-readelf-19 -a finds nothing wrong with any object.</summary>
-    [ToolTheory("llvm-readelf-19")]
+    /// <summary>llvm-readelf-19 -a and GNU readelf -a (binutils) find nothing wrong with any object.</summary>
+    [ToolTheory("llvm-readelf-19", "readelf")]
     [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
     public void ReadelfReportsNoProblems(string name)
     {
         using var directory = new TempDirectory();
         var path = directory.File(name + ".o");
         File.WriteAllBytes(path, GeneratorHarness.Run(($"/src/{name}.cs", GeneratorHarness.ProgramSource(name))).Objects[name]);
-        var result = Tools.Run("llvm-readelf-19", "-a", path);
-        Assert.DoesNotContain("warning", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("error", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+        foreach (var readelf in new[] { "llvm-readelf-19", "readelf" })
+        {
+            var result = Tools.Run(readelf, "-a", path);
+            Assert.DoesNotContain("warning", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("error", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("Symbol table '.symtab'", result.Output, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>bpftool loads a generated object and prints its verified code with the C# lines it came from.</summary>
