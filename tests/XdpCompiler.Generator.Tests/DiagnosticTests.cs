@@ -120,6 +120,29 @@ public sealed class DiagnosticTests
         Assert.Empty(run.Objects);
     }
 
+    [Theory]
+    [InlineData("xdp/accounting")]
+    [InlineData("xdp_fast")]
+    [InlineData("classifier")]
+    public void SectionsLibbpfDoesNotLoadAreRejectedAtTheAttribute(string section)
+    {
+        var (source, expected) = Parse($$"""
+            using XdpCompiler;
+            public static partial class Sections
+            {
+                [{|XDP0016:XdpProgram("xdp_sec", Section = "{{section}}")|}]
+                public static XdpAction Run(XdpContext ctx) => XdpAction.Pass;
+
+                [XdpProgram("xdp_frags", Section = "xdp.frags/devmap")]
+                public static XdpAction Frags(XdpContext ctx) => XdpAction.Pass;
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/Sections.cs", source));
+        Assert.Equal(expected, run.Diagnostics.Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
+        Assert.Contains(section, run.Diagnostics.Single().GetMessage());
+        Assert.Empty(run.Objects);
+    }
+
     [Fact]
     public void ClassMustBeStaticPartial()
     {

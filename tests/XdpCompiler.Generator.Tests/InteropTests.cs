@@ -61,6 +61,23 @@ public sealed class InteropTests
         }
     }
 
+    /// <summary>libbpf (through bpftool) loads every generated object: its maps, global data and programs.</summary>
+    [KernelToolTheory("bpftool")]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
+    public void BpftoolLoadsEveryObject(string name)
+    {
+        using var directory = new TempDirectory();
+        using var pins = new BpfFsDirectory();
+        var path = directory.File(name + ".o");
+        File.WriteAllBytes(path, GeneratorHarness.Run(($"/src/{name}.cs", GeneratorHarness.ProgramSource(name))).Objects[name]);
+        var obj = ElfObjectReader.Read(path);
+
+        Tools.Run("bpftool", "prog", "loadall", path, pins.Combine("progs"), "pinmaps", pins.Combine("maps"));
+
+        Assert.Equal(obj.Programs.Where(p => p.IsXdp).Select(p => p.Name).Order(),
+            Directory.GetFiles(pins.Combine("progs")).Select(f => Path.GetFileName(f)!).Order());
+    }
+
     /// <summary>bpftool loads a generated object and prints its verified code with the C# lines it came from.</summary>
     [KernelToolFact("bpftool")]
     public void BpftoolShowsCSharpLines()

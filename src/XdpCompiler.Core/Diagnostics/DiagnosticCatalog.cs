@@ -79,6 +79,11 @@ public static class DiagnosticCatalog
         "'{0}' is a GPL-only kernel helper, and the kernel refuses to load it in a program whose license is \"{1}\": use a GPL-compatible [XdpLicense] (\"GPL\", \"Dual MIT/GPL\", \"Dual BSD/GPL\", …) or do without the helper",
         XdpSeverity.Error, Frontend);
 
+    public static readonly DiagnosticDescriptorInfo UnloadableSection = new(
+        "XDP0016", "Section that libbpf does not load as XDP",
+        "XDP program '{0}' is in section '{1}', which libbpf (bpftool, xdp-loader, ip) does not load as an XDP program: use xdp, xdp.frags, xdp/devmap, xdp/cpumap, xdp.frags/devmap or xdp.frags/cpumap (several programs may share one section)",
+        XdpSeverity.Error, Frontend);
+
     public static readonly DiagnosticDescriptorInfo InvalidRunConfig = new(
         "XDP0020", "Invalid libxdp run config",
         "The [XdpRunConfig] of XDP program '{0}' is invalid: {1}", XdpSeverity.Error, Frontend);
@@ -98,6 +103,6 @@ public static class DiagnosticCatalog
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnsupportedConstruct, Allocation, StringUse, ExceptionHandling, InvalidProgramSignature, UnsupportedCall,
-        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, GplOnlyHelper, InvalidRunConfig, StackTooLarge, RegisterAllocationFailed, InternalError,
+        UnsupportedType, InvalidMap, FloatingPoint, ClassNotPartial, Recursion, InlineDepth, GplOnlyHelper, UnloadableSection, InvalidRunConfig, StackTooLarge, RegisterAllocationFailed, InternalError,
     };
 }

@@ -52,6 +52,9 @@ public sealed record CompiledObject(ObjectClassInfo Class, byte[]? Elf, BpfObjec
 public static class ObjectCompiler
 {
     public const string ProgramAttribute = "XdpCompiler.XdpProgramAttribute";
+
+    /// <summary>The XDP section names libbpf's section table knows (and our loader gives the same meaning).</summary>
+    private static readonly string[] XdpSections = ["xdp", "xdp.frags", "xdp/devmap", "xdp/cpumap", "xdp.frags/devmap", "xdp.frags/cpumap"];
     private const string LicenseAttribute = "XdpCompiler.XdpLicenseAttribute";
     private const string ContextType = "XdpCompiler.XdpContext";
     private const string ActionType = "XdpCompiler.XdpAction";
@@ -86,6 +89,13 @@ public static class ObjectCompiler
             CheckClass(owner, diagnostics);
             if (!CheckSignature(method, name, diagnostics))
                 return Result();
+            if (Array.IndexOf(XdpSections, section) < 0)
+            {
+                // libbpf 1.x matches these exactly; "xdp/anything" was legacy and strict mode refuses it.
+                var at = attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is { } attributeSyntax ? Locations.Of(attributeSyntax) : Locations.Of(method);
+                diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.UnloadableSection, at, name, section));
+                return Result();
+            }
             runConfig = RunConfigReader.Read(method, name, section, diagnostics);
 
             var layout = new TypeLayout();

@@ -17,7 +17,7 @@ struct {
 	__type(value, __u32);
 } Packets SEC(".maps");
 
-SEC("xdp/accounting")
+SEC("xdp")
 int xdp_proto_bytes(struct xdp_md *ctx)
 {
 	__u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end;

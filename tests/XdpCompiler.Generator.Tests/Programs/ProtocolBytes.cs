@@ -7,7 +7,7 @@ public static unsafe partial class ProtocolBytes
     [Map] static readonly PerCpuArray<uint> Packets = new(maxEntries: 1);
 
     /// <summary>Bytes per IP protocol; drops a protocol once it has carried more than 1 MB on this CPU.</summary>
-    [XdpProgram("xdp_proto_bytes", Section = "xdp/accounting")]
+    [XdpProgram("xdp_proto_bytes")]
     public static XdpAction Account(XdpContext ctx)
     {
         byte* data = ctx.Data, end = ctx.DataEnd;
