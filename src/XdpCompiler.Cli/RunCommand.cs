@@ -7,7 +7,8 @@ namespace XdpCompiler.Cli;
 internal static class RunCommand
 {
     public static Command Command { get; } = new("run", """
-        Usage: xdpc run FILE.o [--program NAME] --packet HEX|@FILE [--repeat N] [--json]
+        Usage: xdpc run FILE.o [--program NAME] --packet HEX|@FILE [--repeat N]
+                        [--ingress IF] [--queue N] [--metadata HEX] [--json]
 
         Loads the program (maps unpinned and empty), runs it on one packet with BPF_PROG_TEST_RUN and prints the
         action it returned, the kernel's average time per run and the packet as the program left it.
@@ -16,8 +17,12 @@ internal static class RunCommand
           --packet HEX    the packet bytes in hex ("ffffffffffff…"; spaces, ':' and '-' are ignored)
           --packet @FILE  the packet bytes read raw from FILE
           --repeat N      run N times; the duration is the average (default 1)
-          --json          {program, action, returnValue, durationNanoseconds, repeat, packet}
-        """, [], ["--program", "--packet", "--repeat"], Execute);
+          --ingress IF    the interface the packet "arrived" on (ctx->ingress_ifindex; default: loopback)
+          --queue N       its receive queue (ctx->rx_queue_index; needs --ingress)
+          --metadata HEX  metadata in front of the packet (data_meta..data: a multiple of 4 bytes, at most 32);
+                          the output then starts with the metadata as the program left it
+          --json          {program, action, returnValue, durationNanoseconds, repeat, packet, metadataLength}
+        """, [], ["--program", "--packet", "--repeat", "--ingress", "--queue", "--metadata"], Execute);
 
     private static int Execute(Arguments args, Output output)
     {
@@ -30,7 +35,10 @@ internal static class RunCommand
         var program = ObjectFiles.Program(obj, args.Option("--program"), "run");
         using var loaded = BpfObjectLoader.Load(ObjectFiles.Only(obj, program));
         output.Warnings(loaded.Warnings);
-        var result = loaded.Program(program.Name).TestRun(packet, repeat);
+        var context = Context(args);
+        var result = context is null
+            ? loaded.Program(program.Name).TestRun(packet, repeat)
+            : loaded.Program(program.Name).TestRun(packet, context, repeat);
         var action = Enum.IsDefined(result.Action) ? "XDP_" + result.Action.ToString().ToUpperInvariant() : $"unknown ({result.ReturnValue})";
         var hex = Convert.ToHexStringLower(result.Packet);
         if (output.Json)
@@ -44,6 +52,7 @@ internal static class RunCommand
                 ["repeat"] = result.Repeat,
                 ["packetLength"] = result.Packet.Length,
                 ["packet"] = hex,
+                ["metadataLength"] = result.MetadataLength,
                 ["warnings"] = new JsonArray(loaded.Warnings.Select(w => (JsonNode?)w).ToArray()),
             });
             return Cli.Success;
@@ -51,10 +60,34 @@ internal static class RunCommand
         output.Out.WriteLine($"program:  {program.Name}");
         output.Out.WriteLine($"action:   {action} ({result.ReturnValue})");
         output.Out.WriteLine($"duration: {result.DurationNanoseconds} ns" + (result.Repeat > 1 ? $" (average of {result.Repeat} runs)" : ""));
-        output.Out.WriteLine($"packet:   {result.Packet.Length} bytes" + (result.Packet.AsSpan().SequenceEqual(packet) ? ", unchanged" : ", changed"));
+        if (result.MetadataLength is > 0 and var metadata)
+            output.Out.WriteLine($"metadata: {metadata} bytes (the first {metadata} below)");
+        output.Out.WriteLine($"packet:   {result.Packet.Length - (result.MetadataLength ?? 0)} bytes" +
+            (result.Packet.AsSpan(result.MetadataLength ?? 0).SequenceEqual(packet) ? ", unchanged" : ", changed"));
         for (var offset = 0; offset < hex.Length; offset += 64)
             output.Out.WriteLine($"  {offset / 2:x4}  {hex.Substring(offset, Math.Min(64, hex.Length - offset))}");
         return Cli.Success;
+    }
+
+    /// <summary>The test run's input context, when any of its options is given.</summary>
+    private static XdpTestContext? Context(Arguments args)
+    {
+        var ingress = args.Option("--ingress");
+        var queue = args.Option("--queue");
+        var metadata = args.Option("--metadata");
+        if (ingress is null && queue is null && metadata is null)
+            return null;
+        if (queue is not null && ingress is null)
+            throw new UsageException("run: --queue needs --ingress (a receive queue belongs to an interface)");
+        var bytes = metadata is null ? [] : Hex(metadata, "--metadata");
+        if (bytes.Length % 4 != 0 || bytes.Length > 32)
+            throw new UsageException($"run: --metadata is a multiple of 4 bytes, at most 32; this is {bytes.Length.ToString(CultureInfo.InvariantCulture)}");
+        return new XdpTestContext
+        {
+            IngressInterfaceIndex = ingress is null ? 0 : NetworkInterfaces.IndexOf(ingress),
+            RxQueueIndex = args.UInt("--queue", 0),
+            Metadata = bytes,
+        };
     }
 
     internal static byte[] Packet(string text)
@@ -69,17 +102,22 @@ internal static class RunCommand
         }
         else
         {
-            var hex = new string(text.Where(c => c is not (' ' or ':' or '-' or '\t')).ToArray());
-            if (hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
-                hex = hex[2..];
-            if (hex.Length % 2 != 0 || !hex.All(char.IsAsciiHexDigit))
-                throw new UsageException($"run: --packet wants hex bytes (an even number of 0-9a-f digits) or @FILE, not '{Shorten(text)}'");
-            bytes = Convert.FromHexString(hex);
+            bytes = Hex(text, "--packet");
         }
         // The kernel wants at least an Ethernet header for an XDP test run.
         if (bytes.Length < 14)
             throw new UsageException($"run: the packet is {bytes.Length.ToString(CultureInfo.InvariantCulture)} bytes; XDP test runs need at least 14 (an Ethernet header)");
         return bytes;
+    }
+
+    private static byte[] Hex(string text, string option)
+    {
+        var hex = new string(text.Where(c => c is not (' ' or ':' or '-' or '\t')).ToArray());
+        if (hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            hex = hex[2..];
+        if (hex.Length % 2 != 0 || !hex.All(char.IsAsciiHexDigit))
+            throw new UsageException($"run: {option} wants hex bytes (an even number of 0-9a-f digits){(option == "--packet" ? " or @FILE" : "")}, not '{Shorten(text)}'");
+        return Convert.FromHexString(hex);
     }
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";

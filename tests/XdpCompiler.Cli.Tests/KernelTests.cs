@@ -116,6 +116,31 @@ public sealed class KernelTests
     }
 
     [KernelFact]
+    public void Run_takes_an_ingress_interface_queue_and_metadata()
+    {
+        using var temp = new TempDirectory();
+        using var ns = Netns.Create();
+        var path = Write(temp, SampleObjects.WithPrograms(SampleObjects.Pass("xdp_a")));
+
+        var result = Run("run", path, "--packet", PacketHex, "--ingress", ns.HostInterface, "--queue", "0", "--metadata", "01020304", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Errors);
+        using var json = result.Json();
+        Assert.Equal(4, json.RootElement.GetProperty("metadataLength").GetInt32());
+        Assert.Equal("01020304" + PacketHex, json.RootElement.GetProperty("packet").GetString());
+        var text = Run("run", path, "--packet", PacketHex, "--metadata", "0a0b0c0d");
+        Assert.Contains("metadata: 4 bytes", text.Output);
+        Assert.Contains("unchanged", text.Output);
+
+        var queue = Run("run", path, "--packet", PacketHex, "--ingress", ns.HostInterface, "--queue", "5");
+        Assert.Equal(1, queue.ExitCode);
+        queue.AssertOneLineError();
+        Assert.Contains("receive queue 5", queue.Errors);
+        Assert.Equal(2, Run("run", path, "--packet", PacketHex, "--queue", "1").ExitCode);
+        Assert.Equal(2, Run("run", path, "--packet", PacketHex, "--metadata", "010203").ExitCode);
+    }
+
+    [KernelFact]
     public void Run_names_an_unknown_program()
     {
         using var temp = new TempDirectory();
