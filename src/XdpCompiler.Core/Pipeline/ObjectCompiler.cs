@@ -169,6 +169,7 @@ public static class ObjectCompiler
         CopyCoalescing.Run(function);
         ReturnMerging.Run(function);
         ReturnHoisting.Run(function);
+        ConstantDiamonds.Run(function);
         OperandCommutation.Run(function);
         BlockLayout.Run(function);
 
@@ -183,6 +184,7 @@ public static class ObjectCompiler
             return null;
         }
 
+        EmptyBlockThreading.Run(function, colours);
         if (function.StackSize > 512)
         {
             diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.StackTooLarge, Locations.Of(syntax.Identifier.GetLocation()), name, function.StackSize));

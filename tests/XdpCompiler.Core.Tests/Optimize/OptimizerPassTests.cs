@@ -1,3 +1,4 @@
+using XdpCompiler.Core.Backend;
 using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.IR;
 using XdpCompiler.Core.Optimize;
@@ -508,5 +509,161 @@ public sealed class OptimizerPassTests
         Assert.Contains("r0 = 1\n  exit", text);
         Assert.Contains("r0 = 3\n  exit", text);
         Assert.Contains("r0 = 0\n  exit", text);
+    }
+
+    // bool v30 = a != 0 && b != 0 (chain B0, B1 into B3 for false), then B4 uses it; "before" adds instructions to B1.
+    private static IrBuilder BoolChain(params IrInstr[] before)
+    {
+        var ir = new IrBuilder();
+        // Laid out in block order: the two constant blocks, then the join.
+        for (var block = 0; block <= 4; block++)
+            _ = ir[block];
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new LoadInstr(21, Reg.R1, 1, MemSize.B))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Zero, ir[3], ir[1]));
+        ir.Add(1, before).End(1, new BranchTerm(Condition.Eq, Width.W32, 21, Zero, ir[3], ir[2]));
+        ir.Add(2, new ConstInstr(30, 1)).End(2, new JumpTerm(ir[4]));
+        ir.Add(3, new ConstInstr(30, 0)).End(3, new JumpTerm(ir[4]));
+        ir.Add(4, new StoreInstr(Reg.R1, 8, MemSize.B, Operand.Reg(30)), new ConstInstr(Reg.R0, 2)).End(4, new ExitTerm());
+        return ir;
+    }
+
+    [Fact]
+    public void ConstantDiamondsSetsTheChainsValueOnceBeforeIt()
+    {
+        var ir = BoolChain();
+        ConstantDiamonds.Run(ir.Function);
+        Assert.Equal(Lines(
+            "B0:", "  v20 = load8 [r1+0]", "  v21 = load8 [r1+1]", "  v30 = 0", "  if32 v20 Eq 0 goto B4 else B1",
+            "B1:", "  if32 v21 Eq 0 goto B4 else B2",
+            "B2:", "  v30 = 1", "  goto B4",
+            "B4:", "  store8 [r1+8], v30", "  r0 = 2", "  exit"), ir.Print());
+    }
+
+    [Fact]
+    public void ConstantDiamondsRemovesTheBlockMoreBranchesLeadTo()
+    {
+        // v30 = a != 0 || b != 0: both branches lead to the first block, which goes; the second falls into the join.
+        var ir = BoolChain();
+        ir.Function.Blocks[0].Terminator = new BranchTerm(Condition.Ne, Width.W32, 20, Zero, ir[2], ir[1]);
+        ir.Function.Blocks[1].Terminator = new BranchTerm(Condition.Ne, Width.W32, 21, Zero, ir[2], ir[3]);
+        ConstantDiamonds.Run(ir.Function);
+        Assert.Equal(Lines(
+            "B0:", "  v20 = load8 [r1+0]", "  v21 = load8 [r1+1]", "  v30 = 1", "  if32 v20 Ne 0 goto B4 else B1",
+            "B1:", "  if32 v21 Ne 0 goto B4 else B3",
+            "B3:", "  v30 = 0", "  goto B4",
+            "B4:", "  store8 [r1+8], v30", "  r0 = 2", "  exit"), ir.Print());
+    }
+
+    /// <summary>
+    /// The chain's listing when only "v30 = 1" (B2, reached from B1 alone) can move: it is set at the end of B1, after
+    /// whatever B1 does, and "v30 = 0" stays in B3.
+    /// </summary>
+    private static string OnlyTheSecondBranchsConstantMoved(string before)
+    {
+        var expected = before.Replace("  if32 v21 Eq 0 goto B3 else B2\nB2:\n  v30 = 1\n  goto B4\n", "  v30 = 1\n  if32 v21 Eq 0 goto B3 else B4\n");
+        Assert.NotEqual(before, expected);
+        return expected;
+    }
+
+    [Fact]
+    public void ConstantDiamondsLeavesAValueThatIsReadOrWrittenOnTheWay()
+    {
+        // v30 already holds a value the chain reads (in B1's branch): setting it early would change that read.
+        var read = BoolChain();
+        read.Function.Blocks[0].Instructions.Insert(0, new LoadInstr(30, Reg.R1, 2, MemSize.B));
+        read.Function.Blocks[1].Terminator = new BranchTerm(Condition.Eq, Width.W32, 21, Operand.Reg(30), read[3], read[2]);
+        var before = read.Print();
+        ConstantDiamonds.Run(read.Function);
+        Assert.Equal(before, read.Print());
+
+        // B1 uses v30 for a value of its own: "v30 = 0" in B0 would be overwritten before B1 branches to B3.
+        var written = BoolChain(new LoadInstr(30, Reg.R1, 2, MemSize.B), new StoreInstr(Reg.R1, 5, MemSize.B, Operand.Reg(30)));
+        before = written.Print();
+        ConstantDiamonds.Run(written.Function);
+        Assert.Equal(OnlyTheSecondBranchsConstantMoved(before), written.Print());
+    }
+
+    [Fact]
+    public void ConstantDiamondsLeavesAChainWithACallOrTooManyLiveValues()
+    {
+        // Across B1's helper call v30 would need a callee-saved register.
+        var call = BoolChain(new CallInstr(5, 0));
+        var before = call.Print();
+        ConstantDiamonds.Run(call.Function);
+        Assert.Equal(OnlyTheSecondBranchsConstantMoved(before), call.Print());
+
+        // Nine registers live at B0's branch (six loaded values, a, b and the context pointer): v30 would take the
+        // last of the ten there, leaving the allocator nothing to spare.
+        var crowded = BoolChain();
+        for (var r = 40; r < 46; r++)
+        {
+            crowded.Function.Blocks[0].Instructions.Insert(0, new LoadInstr(r, Reg.R1, (short)r, MemSize.B));
+            crowded.Function.Blocks[4].Instructions.Insert(0, new StoreInstr(Reg.R1, (short)r, MemSize.B, Operand.Reg(r)));
+        }
+
+        before = crowded.Print();
+        ConstantDiamonds.Run(crowded.Function);
+        Assert.Equal(OnlyTheSecondBranchsConstantMoved(before), crowded.Print());
+    }
+
+    [Fact]
+    public void ConstantDiamondsNeedsOneRegisterAndTheJoinRightBehind()
+    {
+        // The two blocks set different registers: not one value chosen two ways.
+        var twoRegisters = BoolChain();
+        twoRegisters.Function.Blocks[2].Instructions[0] = new ConstInstr(31, 1);
+        var before = twoRegisters.Print();
+        ConstantDiamonds.Run(twoRegisters.Function);
+        Assert.Equal(before, twoRegisters.Print());
+
+        // The join is not next: the kept block would still need its goto, so nothing is gained.
+        var apart = BoolChain();
+        var join = apart.Function.Blocks[4];
+        apart.Function.Blocks.RemoveAt(4);
+        apart.Function.Blocks.Insert(2, join);
+        before = apart.Print();
+        ConstantDiamonds.Run(apart.Function);
+        Assert.Equal(before, apart.Print());
+    }
+
+    // v30 = v20 == 0 ? v31 : v32 (both 64-bit copies), then stored; "colours" as the register allocator would give them.
+    private static IrBuilder CopySelect(Width width)
+    {
+        var ir = new IrBuilder();
+        for (var block = 0; block <= 3; block++)
+            _ = ir[block];
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new LoadInstr(31, Reg.R1, 1, MemSize.B), new LoadInstr(32, Reg.R1, 2, MemSize.B))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Zero, ir[1], ir[2]));
+        ir.Add(1, new MovInstr(30, 31, Width.W64)).End(1, new JumpTerm(ir[3]));
+        ir.Add(2, new MovInstr(30, 32, width)).End(2, new JumpTerm(ir[3]));
+        ir.Add(3, new StoreInstr(Reg.R1, 8, MemSize.DW, Operand.Reg(30)), new ConstInstr(Reg.R0, 2)).End(3, new ExitTerm());
+        return ir;
+    }
+
+    [Fact]
+    public void EmptyBlockThreadingSkipsABlockLeftWithOnlyACopyOntoItself()
+    {
+        var ir = CopySelect(Width.W64);
+        EmptyBlockThreading.Run(ir.Function, new Dictionary<int, int> { [20] = 2, [30] = 3, [31] = 4, [32] = 3 });
+        Assert.Equal(Lines(
+            "B0:", "  v20 = load8 [r1+0]", "  v31 = load8 [r1+1]", "  v32 = load8 [r1+2]", "  if32 v20 Eq 0 goto B1 else B3",
+            "B1:", "  v30 = mov64 v31", "  goto B3",
+            "B3:", "  store64 [r1+8], v30", "  r0 = 2", "  exit"), ir.Print());
+    }
+
+    [Fact]
+    public void EmptyBlockThreadingKeepsCopiesThatEmitAnInstruction()
+    {
+        // Different registers: the copy is a real move.
+        var apart = CopySelect(Width.W64);
+        var before = apart.Print();
+        EmptyBlockThreading.Run(apart.Function, new Dictionary<int, int> { [20] = 2, [30] = 3, [31] = 4, [32] = 5 });
+        Assert.Equal(before, apart.Print());
+
+        // A 32-bit copy onto the same register still clears its upper half.
+        var narrow = CopySelect(Width.W32);
+        before = narrow.Print();
+        EmptyBlockThreading.Run(narrow.Function, new Dictionary<int, int> { [20] = 2, [30] = 3, [31] = 4, [32] = 3 });
+        Assert.Equal(before, narrow.Print());
     }
 }
