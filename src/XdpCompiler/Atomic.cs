@@ -5,7 +5,7 @@ namespace XdpCompiler;
 /// <summary>
 /// The BPF atomic that <see cref="Interlocked"/> has no method for: exclusive or. Compiles to one
 /// <c>lock … ^=</c> (or <c>atomic_fetch_xor</c> when the result is used) on a 4- or 8-byte map value or stack
-/// location, like <see cref="Interlocked.And(ref int, int)"/> and <see cref="Interlocked.Or(ref int, int)"/>; in .NET
+/// location, like <c>Interlocked.And</c> and <c>Interlocked.Or</c>; in .NET
 /// it is a compare-and-swap loop with the same result.
 /// </summary>
 public static unsafe class Atomic
