@@ -167,6 +167,8 @@ public static class ObjectCompiler
         DeadCodeElimination.Run(function);
         CfgSimplification.Run(function);
         CopyCoalescing.Run(function);
+        BitTestIfConversion.Run(function);
+        CfgSimplification.Run(function);
         ReturnMerging.Run(function);
         ReturnHoisting.Run(function);
         ConstantDiamonds.Run(function);

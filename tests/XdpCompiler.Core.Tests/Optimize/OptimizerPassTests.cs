@@ -160,6 +160,51 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void BitTestIfConversionAddsTheTestedBitInsteadOfBranching()
+    {
+        // v += 1 when bit 7 of x is set; v |= 4 when the sign bit of y is set (Clear: the set side is the false edge).
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.W), new LoadInstr(21, Reg.R1, 4, MemSize.W), new ConstInstr(30, 0))
+            .End(0, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x80), ir[1], ir[2]));
+        ir.Add(1, new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Imm(1))).End(1, new JumpTerm(ir[2]));
+        ir.End(2, new BranchTerm(Condition.Clear, Width.W32, 21, Operand.Imm(unchecked((int)0x80000000)), ir[4], ir[3]));
+        ir.Add(3, new BinaryInstr(BinaryOp.Or, Width.W32, 30, 30, Operand.Imm(4))).End(3, new JumpTerm(ir[4]));
+        ir.Add(4, new MovInstr(Reg.R0, 30, Width.W64)).End(4, new ExitTerm());
+
+        BitTestIfConversion.Run(ir.Function);
+
+        Assert.Equal(Lines(
+            "B0:", "  v20 = load32 [r1+0]", "  v21 = load32 [r1+4]", "  v30 = 0",
+            "  v100 = shrunsigned32 v20, 7", "  v101 = and32 v100, 1", "  v30 = add32 v30, v101", "  goto B2",
+            "B2:", "  v102 = shrunsigned32 v21, 31", "  v103 = shl32 v102, 2", "  v30 = or32 v30, v103", "  goto B4",
+            "B4:", "  r0 = mov64 v30", "  exit"), ir.Print());
+    }
+
+    [Fact]
+    public void BitTestIfConversionLeavesWhatABranchDoesCheaperOrDifferently()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.W), new ConstInstr(30, 0))
+            // The guarded block runs when the bit is clear: "if x & m goto join; v += 1" is already two instructions.
+            .End(0, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x80), ir[2], ir[1]));
+        ir.Add(1, new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Imm(1))).End(1, new JumpTerm(ir[2]));
+        // Two bits, a middle bit scaled by 8 (four instructions), and a block that does more than one thing.
+        ir.End(2, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x6), ir[3], ir[4]));
+        ir.Add(3, new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Imm(1))).End(3, new JumpTerm(ir[4]));
+        ir.End(4, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x10), ir[5], ir[6]));
+        ir.Add(5, new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Imm(8))).End(5, new JumpTerm(ir[6]));
+        ir.End(6, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(1), ir[7], ir[8]));
+        ir.Add(7, new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Imm(1)), new StoreInstr(Reg.R1, 8, MemSize.W, Operand.Reg(30)))
+            .End(7, new JumpTerm(ir[8]));
+        ir.Add(8, new MovInstr(Reg.R0, 30, Width.W64)).End(8, new ExitTerm());
+        var before = ir.Print();
+
+        BitTestIfConversion.Run(ir.Function);
+
+        Assert.Equal(before, ir.Print());
+    }
+
+    [Fact]
     public void BitTestFoldingLeavesValuesReadElsewhereAndOrderedCompares()
     {
         var ir = new IrBuilder();
