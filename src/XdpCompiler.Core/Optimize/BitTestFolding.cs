@@ -15,7 +15,7 @@ namespace XdpCompiler.Core.Optimize;
 /// </summary>
 internal static class BitTestFolding
 {
-    private const ulong Low32 = 0xFFFF_FFFF;
+    private const ulong Low32 = Bits.Low32;
 
     public static void Run(IrFunction function)
     {
@@ -78,7 +78,7 @@ internal static class BitTestFolding
         // A test of "x + c" where c reaches only bits from the lowest tested one up and the tested bits are
         // contiguous: they are zero in the sum exactly when they equal those of -c in x.
         if (onlyHere(register) && facts.Definition(register) is BinaryInstr { Op: BinaryOp.Add, Right.IsImmediate: true } add &&
-            unchanged(add.Left, add) && Contiguous(mask) && Immediate(add.Width, add.Right.Immediate) is var c &&
+            unchanged(add.Left, add) && Contiguous(mask) && Bits.Immediate(add.Width, add.Right.Immediate) is var c &&
             (c & ((mask & (~mask + 1)) - 1)) == 0 && (add.Width == Width.W64 || mask <= Low32))
         {
             var expected = (0 - c) & mask;
@@ -123,7 +123,7 @@ internal static class BitTestFolding
     {
         decided = null;
         var widthMask = branch.Width == Width.W32 ? Low32 : ulong.MaxValue;
-        var k = Immediate(branch.Width, branch.Right.Immediate);
+        var k = Bits.Immediate(branch.Width, branch.Right.Immediate);
         switch (branch.Condition)
         {
             case Condition.Set or Condition.Clear:
@@ -135,7 +135,7 @@ internal static class BitTestFolding
             {
                 var width = and.Width == Width.W32 || branch.Width == Width.W32 ? Width.W32 : Width.W64;
                 var narrow = width == Width.W32 ? Low32 : ulong.MaxValue;
-                var mask = Immediate(and.Width, and.Right.Immediate) & narrow;
+                var mask = Bits.Immediate(and.Width, and.Right.Immediate) & narrow;
                 k &= narrow;
                 var eq = branch.Condition == Condition.Eq;
                 if ((k & ~mask) != 0)
@@ -231,7 +231,7 @@ internal static class BitTestFolding
                 var bits = b.Width == Width.W32 ? 32 : 64;
                 var operationMask = b.Width == Width.W32 ? Low32 : ulong.MaxValue;
                 var shift = (int)(b.Right.Immediate & (bits - 1));
-                var c = Immediate(b.Width, b.Right.Immediate);
+                var c = Bits.Immediate(b.Width, b.Right.Immediate);
                 var m = mask & operationMask;
                 switch (b.Op)
                 {
@@ -250,7 +250,7 @@ internal static class BitTestFolding
                         break;
                     // A constant whose lowest bit is above every tested bit only carries further up; one whose bits
                     // all land on known zeros carries nowhere.
-                    case BinaryOp.Add when (c & FillDown(m)) == 0 || (c & ~facts.Known(b.Left).Zeros & operationMask) == 0 && (m & c) == 0:
+                    case BinaryOp.Add when (c & Bits.FillDown(m)) == 0 || (c & ~facts.Known(b.Left).Zeros & operationMask) == 0 && (m & c) == 0:
                         mask = m;
                         break;
                     case BinaryOp.Shl:
@@ -286,13 +286,6 @@ internal static class BitTestFolding
         }
     }
 
-    /// <summary>The immediate as the operation applies it: sign-extended to 64 bits, or the low 32 bits of a 32-bit one.</summary>
-    private static ulong Immediate(Width width, long immediate)
-    {
-        var value = (ulong)(long)unchecked((int)immediate);
-        return width == Width.W32 ? value & Low32 : value;
-    }
-
     /// <summary>Whether a 64-bit test can carry the mask in its sign-extended 32-bit immediate (a 32-bit one always can).</summary>
     private static bool Fits(Width width, ulong mask) => width == Width.W32 ? mask <= Low32 : mask <= 0x7FFF_FFFF || mask >= 0xFFFF_FFFF_8000_0000;
 
@@ -304,17 +297,5 @@ internal static class BitTestFolding
             return false;
         var shifted = mask / (mask & (~mask + 1));
         return (shifted & (shifted + 1)) == 0;
-    }
-
-    /// <summary>Every bit at or below the highest set bit.</summary>
-    private static ulong FillDown(ulong bits)
-    {
-        bits |= bits >> 1;
-        bits |= bits >> 2;
-        bits |= bits >> 4;
-        bits |= bits >> 8;
-        bits |= bits >> 16;
-        bits |= bits >> 32;
-        return bits;
     }
 }

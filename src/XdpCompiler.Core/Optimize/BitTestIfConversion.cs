@@ -38,12 +38,12 @@ internal static class BitTestIfConversion
             }
 
             var bits = branch.Width == Width.W64 ? 64 : 32;
-            var mask = unchecked((ulong)branch.Right.Immediate) & (bits == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL);
+            var mask = unchecked((ulong)branch.Right.Immediate) & Bits.Of(branch.Width);
             var amount = unchecked((ulong)update.Right.Immediate);
-            if (!IsPowerOfTwo(mask) || !IsPowerOfTwo(amount) || amount > 1UL << 30)
+            if (!Bits.IsPowerOfTwo(mask) || !Bits.IsPowerOfTwo(amount) || amount > 1UL << 30)
                 continue;
-            var bit = Log2(mask);
-            var scale = Log2(amount);
+            var bit = Bits.Log2(mask);
+            var scale = Bits.Log2(amount);
             // Lowest or sign bit, or an increment by 1: no more instructions than the branch it replaces.
             if (!(bit == 0 || bit == bits - 1 || scale == 0))
                 continue;
@@ -75,15 +75,5 @@ internal static class BitTestIfConversion
 
         if (changed)
             function.RemoveUnreachableBlocks();
-    }
-
-    private static bool IsPowerOfTwo(ulong value) => value != 0 && (value & (value - 1)) == 0;
-
-    private static int Log2(ulong value)
-    {
-        var log = 0;
-        while ((value >>= 1) != 0)
-            log++;
-        return log;
     }
 }

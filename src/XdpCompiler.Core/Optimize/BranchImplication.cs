@@ -63,7 +63,7 @@ internal static class BranchImplication
             return null;
         // An ordered compare or an equality that held confines the register to an interval of its view.
         var signed = held.IsSigned();
-        var value = Constant(branch.Width, signed, k);
+        var value = RangeFolding.Constant(branch.Width, signed, k);
         var (min, max) = (branch.Width, signed) switch
         {
             (Width.W32, true) => ((BigInteger)int.MinValue, (BigInteger)int.MaxValue),
@@ -109,13 +109,5 @@ internal static class BranchImplication
         }
 
         return RangeFolding.Decide(branch, range);
-    }
-
-    private static BigInteger Constant(Width width, bool signed, long immediate)
-    {
-        var value = unchecked((int)immediate);
-        if (width == Width.W32)
-            return signed ? value : (uint)value;
-        return signed ? value : (ulong)(long)value;
     }
 }

@@ -15,7 +15,7 @@ namespace XdpCompiler.Core.Optimize;
 internal static class DemandedBits
 {
     private const ulong All = ulong.MaxValue;
-    private const ulong Low32 = 0xFFFF_FFFF;
+    private const ulong Low32 = Bits.Low32;
 
     public static void Run(IrFunction function)
     {
@@ -70,7 +70,7 @@ internal static class DemandedBits
         switch (block.Terminator)
         {
             case BranchTerm { Condition: Condition.Set or Condition.Clear, Right.IsImmediate: true } test:
-                Demand(demand, test.Left, EffectiveImmediate(test.Width, test.Right.Immediate));
+                Demand(demand, test.Left, Bits.Immediate(test.Width, test.Right.Immediate));
                 break;
             case BranchTerm branch:
                 var mask = branch.Width == Width.W32 ? Low32 : All;
@@ -130,7 +130,7 @@ internal static class DemandedBits
                 break;
             }
             case NegInstr n:
-                Demand(demand, n.Src, FillDown(result & WidthMask(n.Width)));
+                Demand(demand, n.Src, Bits.FillDown(result & Bits.Of(n.Width)));
                 break;
             case ExtendInstr e:
                 Demand(demand, e.Src, ExtendSourceDemand(e, result));
@@ -141,7 +141,7 @@ internal static class DemandedBits
             case StoreInstr s:
                 Demand(demand, s.Base, All);
                 if (!s.Value.IsImmediate)
-                    Demand(demand, s.Value.Register, SizeMask(s.Size.Bits()));
+                    Demand(demand, s.Value.Register, Bits.Low(s.Size.Bits()));
                 break;
             default:
                 foreach (var use in Liveness.Uses(instruction))
@@ -179,12 +179,12 @@ internal static class DemandedBits
                 return null;
             case BinaryInstr { Right.IsImmediate: true } b:
             {
-                var imm = EffectiveImmediate(b.Width, b.Right.Immediate);
+                var imm = Bits.Immediate(b.Width, b.Right.Immediate);
                 var identity = b.Op switch
                 {
-                    BinaryOp.Add or BinaryOp.Sub => (imm & FillDown(result)) == 0,
+                    BinaryOp.Add or BinaryOp.Sub => (imm & Bits.FillDown(result)) == 0,
                     BinaryOp.Or or BinaryOp.Xor => (imm & result) == 0,
-                    BinaryOp.And => (result & ~imm & WidthMask(b.Width)) == 0,
+                    BinaryOp.And => (result & ~imm & Bits.Of(b.Width)) == 0,
                     BinaryOp.Shl or BinaryOp.ShrUnsigned or BinaryOp.ShrSigned => (imm & (b.Width == Width.W32 ? 31UL : 63UL)) == 0,
                     _ => false,
                 };
@@ -194,7 +194,7 @@ internal static class DemandedBits
                 return Copy(b.Dst, b.Left, b.Width == Width.W32 && (result >> 32) != 0 ? Width.W32 : Width.W64);
             }
 
-            case ExtendInstr e when (result & ~SizeMask(e.FromBits)) == 0:
+            case ExtendInstr e when (result & ~Bits.Low(e.FromBits)) == 0:
                 return Copy(e.Dst, e.Src, Width.W64);
             default:
                 return instruction;
@@ -203,23 +203,23 @@ internal static class DemandedBits
 
     private static (ulong Left, ulong Right) OperandDemand(BinaryInstr b, ulong result)
     {
-        var width = WidthMask(b.Width);
+        var width = Bits.Of(b.Width);
         var bits = b.Width == Width.W32 ? 32 : 64;
         result &= width;
         switch (b.Op)
         {
             case BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul:
-                return (FillDown(result), FillDown(result));
+                return (Bits.FillDown(result), Bits.FillDown(result));
             case BinaryOp.And:
-                return b.Right.IsImmediate ? (result & EffectiveImmediate(b.Width, b.Right.Immediate), 0) : (result, result);
+                return b.Right.IsImmediate ? (result & Bits.Immediate(b.Width, b.Right.Immediate), 0) : (result, result);
             case BinaryOp.Or:
-                return b.Right.IsImmediate ? (result & ~EffectiveImmediate(b.Width, b.Right.Immediate), 0) : (result, result);
+                return b.Right.IsImmediate ? (result & ~Bits.Immediate(b.Width, b.Right.Immediate), 0) : (result, result);
             case BinaryOp.Xor:
                 return (result, result);
             case BinaryOp.Shl when b.Right.IsImmediate:
                 return ((result >> (int)(b.Right.Immediate & (bits - 1))) & width, 0);
             case BinaryOp.Shl:
-                return (FillDown(result), width);
+                return (Bits.FillDown(result), width);
             case BinaryOp.ShrUnsigned when b.Right.IsImmediate:
                 return ((result << (int)(b.Right.Immediate & (bits - 1))) & width, 0);
             case BinaryOp.ShrSigned when b.Right.IsImmediate:
@@ -240,8 +240,8 @@ internal static class DemandedBits
 
     private static ulong ExtendSourceDemand(ExtendInstr e, ulong result)
     {
-        result &= WidthMask(e.To);
-        var low = SizeMask(e.FromBits);
+        result &= Bits.Of(e.To);
+        var low = Bits.Low(e.FromBits);
         var source = result & low;
         if (e.Signed && (result & ~low) != 0)
             source |= 1UL << (e.FromBits - 1);
@@ -260,28 +260,5 @@ internal static class DemandedBits
         }
 
         return source;
-    }
-
-    /// <summary>The immediate as the ISA applies it: sign-extended to 64 bits, or the low 32 bits of a 32-bit operation.</summary>
-    private static ulong EffectiveImmediate(Width width, long immediate)
-    {
-        var value = (ulong)(long)unchecked((int)immediate);
-        return width == Width.W32 ? value & Low32 : value;
-    }
-
-    private static ulong WidthMask(Width width) => width == Width.W32 ? Low32 : All;
-
-    private static ulong SizeMask(int bits) => bits >= 64 ? All : (1UL << bits) - 1;
-
-    /// <summary>Every bit at or below the highest set bit: what carries in a sum or product can reach.</summary>
-    private static ulong FillDown(ulong bits)
-    {
-        bits |= bits >> 1;
-        bits |= bits >> 2;
-        bits |= bits >> 4;
-        bits |= bits >> 8;
-        bits |= bits >> 16;
-        bits |= bits >> 32;
-        return bits;
     }
 }

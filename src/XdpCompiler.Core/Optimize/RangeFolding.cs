@@ -92,7 +92,7 @@ internal static class RangeFolding
     }
 
     /// <summary>The immediate of a compare as the ISA compares it: sign-extended from 32 bits, then read at the compare's width.</summary>
-    private static BigInteger Constant(Width width, bool signed, long immediate)
+    internal static BigInteger Constant(Width width, bool signed, long immediate)
     {
         var value = unchecked((int)immediate);
         if (width == Width.W32)

@@ -268,7 +268,7 @@ internal sealed class ValueFacts
 
     private (ulong Zeros, ulong Ones) KnownOf(IrInstr instruction, int depth)
     {
-        const ulong low32 = 0xFFFF_FFFF;
+        const ulong low32 = Bits.Low32;
         (ulong, ulong) Narrow((ulong Zeros, ulong Ones) bits, Width width) =>
             width == Width.W32 ? (bits.Zeros | ~low32, bits.Ones & low32) : bits;
         switch (instruction)
@@ -279,14 +279,14 @@ internal sealed class ValueFacts
                 return Narrow(Known(m.Src, depth), m.Width);
             case ExtendInstr { Signed: false } e:
             {
-                var mask = e.FromBits >= 64 ? ulong.MaxValue : (1UL << e.FromBits) - 1;
+                var mask = Bits.Low(e.FromBits);
                 var (z, o) = Known(e.Src, depth);
                 return (z | ~mask, o & mask);
             }
             case SwapInstr s:
             {
                 var (z, o) = Known(s.Src, depth);
-                var mask = s.Bits >= 64 ? ulong.MaxValue : (1UL << s.Bits) - 1;
+                var mask = Bits.Low(s.Bits);
                 return (Swap(z, s.Bits) | ~mask, Swap(o, s.Bits));
             }
             case BinaryInstr { Right.IsImmediate: true } b:
@@ -295,11 +295,9 @@ internal sealed class ValueFacts
                 if (b.Width == Width.W32)
                     (z, o) = (z | ~low32, o & low32);
                 var bits = b.Width == Width.W32 ? 32 : 64;
-                var c = (ulong)(long)unchecked((int)b.Right.Immediate);
-                if (b.Width == Width.W32)
-                    c &= low32;
+                var c = Bits.Immediate(b.Width, b.Right.Immediate);
                 var shift = (int)(b.Right.Immediate & (bits - 1));
-                var width = b.Width == Width.W32 ? low32 : ulong.MaxValue;
+                var width = Bits.Of(b.Width);
                 (ulong, ulong) result = b.Op switch
                 {
                     BinaryOp.And => (z | ~c, o & c),
