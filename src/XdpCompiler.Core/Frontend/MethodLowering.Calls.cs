@@ -156,7 +156,8 @@ internal sealed partial class MethodLowering
     /// <summary>The caller's place to continue after an inlined method returns, and where its value goes.</summary>
     private sealed record InlineFrame(IMethodSymbol Method, IrBlock ReturnBlock, int? Result, Address? StructResult = null, ITypeSymbol? StructType = null);
 
-    private static MethodDeclarationSyntax? FindBody(IMethodSymbol method)
+    /// <summary>The declaration with a body that a call to <paramref name="method"/> compiles (a partial method's implementation).</summary>
+    internal static MethodDeclarationSyntax? FindBody(IMethodSymbol method)
     {
         if (method.IsExtern || method.IsAsync)
             return null;

@@ -227,9 +227,8 @@ public static class ObjectCompiler
             if (methods.ContainsKey(symbol))
                 continue;
             methods[symbol] = method;
-            var syntax = (method.PartialImplementationPart ?? method).OriginalDefinition.DeclaringSyntaxReferences
-                .Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>()
-                .First(m => m.Body is not null || m.ExpressionBody is not null);
+            // The caller only emits a call to a method with a body, so there is one.
+            var syntax = MethodLowering.FindBody(method)!;
             if (compilation.GetSemanticModel(syntax.SyntaxTree).GetOperation(syntax, cancellationToken) is not { } body)
             {
                 diagnostics.Add(XdpDiagnostic.Create(DiagnosticCatalog.UnsupportedCall, Locations.Of(method), method.ToDisplayString(), "its body does not bind"));
