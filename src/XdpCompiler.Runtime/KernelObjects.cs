@@ -24,6 +24,12 @@ public static unsafe class KernelObjects
     public static BpfFd OpenPin(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        return OpenPin(path, $"open the object pinned at {path}", path);
+    }
+
+    /// <summary>BPF_OBJ_GET, failing as <paramref name="operation"/> on the object called <paramref name="name"/>.</summary>
+    internal static BpfFd OpenPin(string path, string operation, string name)
+    {
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
         int result;
         fixed (byte* p = bytes)
@@ -32,7 +38,7 @@ public static unsafe class KernelObjects
             result = BpfSyscall.Invoke(BpfCommand.ObjGet, ref attr);
         }
         if (result < 0)
-            throw BpfErrors.Create(BpfOperationKind.Pin, $"open the object pinned at {path}", path, -result, path);
+            throw BpfErrors.Create(BpfOperationKind.Pin, operation, name, -result, path);
         return new BpfFd(result);
     }
 

@@ -96,16 +96,7 @@ public sealed unsafe partial class LoadedMap : IDisposable
     public static LoadedMap OpenPinned(string path, BpfMap definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        int result;
-        fixed (byte* p = bytes)
-        {
-            var attr = new ObjPinAttr { Pathname = (ulong)p };
-            result = BpfSyscall.Invoke(BpfCommand.ObjGet, ref attr);
-        }
-        if (result < 0)
-            throw BpfErrors.Create(BpfOperationKind.Pin, $"open the map {definition.Name} pinned at {path}", definition.Name, -result, path);
-        var fd = new BpfFd(result);
+        var fd = KernelObjects.OpenPin(path, $"open the map {definition.Name} pinned at {path}", definition.Name);
         try
         {
             var info = ObjectInfo.Get<MapInfo>(fd, $"read the info of the map pinned at {path}", definition.Name);
