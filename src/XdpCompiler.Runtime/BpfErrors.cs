@@ -17,6 +17,9 @@ internal static class BpfErrors
             Capabilities.Explain(Capabilities.NetAdmin) + " Attaching XDP needs it in the network namespace that owns the interface.",
         (BpfOperationKind.Netlink, EPERM) => "Querying links over netlink needs no privilege; setting them needs CAP_NET_ADMIN.",
         (BpfOperationKind.ProgramLoad, EPERM) => Capabilities.Explain(Capabilities.Bpf, Capabilities.NetAdmin),
+        (BpfOperationKind.Statistics, EPERM) =>
+            "Turning run-time statistics on needs CAP_SYS_ADMIN: run as root, or have root set sysctl kernel.bpf_stats_enabled=1 and read the counters without a scope.",
+        (BpfOperationKind.Statistics, EINVAL) => "This kernel has no BPF_ENABLE_STATS (Linux 5.8+); set sysctl kernel.bpf_stats_enabled=1 instead.",
         (_, EPERM) => Capabilities.Explain(Capabilities.Bpf),
         (_, ENOSYS) => "This kernel was built without bpf() (CONFIG_BPF_SYSCALL) or is older than 3.18.",
 

@@ -20,6 +20,7 @@ public enum BpfOperationKind
     Pin,
     Netlink,
     RingBuffer,
+    Statistics,
 }
 
 /// <summary>

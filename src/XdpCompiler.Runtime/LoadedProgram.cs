@@ -187,6 +187,20 @@ public sealed unsafe class LoadedProgram : IDisposable
     }
 
     /// <summary>
+    /// The kernel's run-time counters for this program (what <c>bpftool prog show</c> prints as run_time_ns and
+    /// run_cnt): they count every run, attached or test run, but only while <see cref="RunTimeStatistics"/> (or the
+    /// sysctl kernel.bpf_stats_enabled) is on, so compare two readings taken inside one such scope.
+    /// </summary>
+    public ProgramRunStatistics RunStatistics
+    {
+        get
+        {
+            var info = Info();
+            return new ProgramRunStatistics(info.RunTimeNs, info.RunCount, info.RecursionMisses);
+        }
+    }
+
+    /// <summary>
     /// Loads instructions that need no relocation (no maps, no calls) as an XDP program; <paramref name="section"/>
     /// chooses the attach point and flags as libbpf does (<c>xdp</c>, <c>xdp.frags</c>, <c>xdp/devmap</c>, <c>xdp/cpumap</c>).
     /// </summary>

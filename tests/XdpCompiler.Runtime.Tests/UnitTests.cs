@@ -48,6 +48,9 @@ public sealed class UnitTests
     [InlineData(typeof(ProgInfo), nameof(ProgInfo.Tag), 8)]
     [InlineData(typeof(ProgInfo), nameof(ProgInfo.Name), 64)]
     [InlineData(typeof(ProgInfo), nameof(ProgInfo.Ifindex), 80)]
+    [InlineData(typeof(ProgInfo), nameof(ProgInfo.RunTimeNs), 192)]
+    [InlineData(typeof(ProgInfo), nameof(ProgInfo.RunCount), 200)]
+    [InlineData(typeof(ProgInfo), nameof(ProgInfo.RecursionMisses), 208)]
     [InlineData(typeof(MapInfo), nameof(MapInfo.MapFlags), 20)]
     [InlineData(typeof(MapInfo), nameof(MapInfo.Name), 24)]
     [InlineData(typeof(LinkInfo), nameof(LinkInfo.ProgId), 8)]
@@ -62,6 +65,7 @@ public sealed class UnitTests
     [InlineData(typeof(ProgLoadAttr), 144)]
     [InlineData(typeof(BtfLoadAttr), 32)]
     [InlineData(typeof(TestRunAttr), 80)]
+    [InlineData(typeof(EnableStatsAttr), 4)]
     [InlineData(typeof(FuncInfoRecord), 8)]
     [InlineData(typeof(LineInfoRecord), 16)]
     public void AttrSize_MatchesTheKernelHeader(Type type, int size) => Assert.Equal(size, Marshal.SizeOf(type));

@@ -30,6 +30,7 @@ internal enum BpfCommand : int
     LinkCreate = 28,
     LinkGetFdById = 30,
     LinkGetNextId = 31,
+    EnableStats = 32,
     LinkDetach = 34,
 }
 
@@ -199,7 +200,7 @@ internal struct LinkCreateAttr
 }
 
 /// <summary>The head of <c>struct bpf_prog_info</c> (the kernel fills only as much as we ask for).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 88)]
+[StructLayout(LayoutKind.Explicit, Size = 216)]
 internal unsafe struct ProgInfo
 {
     [FieldOffset(0)] public uint Type;
@@ -209,6 +210,17 @@ internal unsafe struct ProgInfo
     [FieldOffset(20)] public uint XlatedProgLen;
     [FieldOffset(64)] public fixed byte Name[BpfLimits.ObjectNameLength];
     [FieldOffset(80)] public uint Ifindex;
+    // run_time_ns and run_cnt (5.1), recursion_misses (5.12): counted only while BPF_ENABLE_STATS (or the sysctl) is on.
+    [FieldOffset(192)] public ulong RunTimeNs;
+    [FieldOffset(200)] public ulong RunCount;
+    [FieldOffset(208)] public ulong RecursionMisses;
+}
+
+/// <summary>BPF_ENABLE_STATS (5.8): <c>type</c> is BPF_STATS_RUN_TIME (0).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 4)]
+internal struct EnableStatsAttr
+{
+    [FieldOffset(0)] public uint Type;
 }
 
 /// <summary>The head of <c>struct bpf_map_info</c>.</summary>
