@@ -23,7 +23,7 @@ internal static class Report
         foreach (var (obj, p) in programs)
         {
             table.Add($"{obj}/{p.Name}", N(p.OurInstructions), N(p.ClangInstructions), R(p.InstructionRatio),
-                N(p.OurProcessed), N(p.ClangProcessed), R(p.ProcessedRatio), F(p.OurNs, 0), F(p.ClangNs, 0), R(p.NsRatio));
+                N(p.OurProcessed), N(p.ClangProcessed), R(p.ProcessedRatio), F(p.OurNs, 1), F(p.ClangNs, 1), R(p.NsRatio));
         }
         var instructionGeomean = Stats.GeometricMean(programs.Select(p => p.Program.InstructionRatio));
         var processedGeomean = Stats.GeometricMean(programs.Select(p => p.Program.ProcessedRatio));
@@ -51,7 +51,8 @@ internal static class Report
         Target("ns/packet, geometric mean", nsGeomean, NsGeomeanTarget);
         Console.WriteLine();
         Console.WriteLine($"insns: instruction slots in the ELF (ld_imm64 = 2); verifier: the kernel's \"processed N insns\"; " +
-            $"ns/pkt: BPF_PROG_TEST_RUN average per run over {options.Repeat:N0} repeats on a 74-byte IPv4/UDP packet, median of {options.Runs}.");
+            $"ns/pkt: BPF_PROG_TEST_RUN average per run over {options.Repeat:N0} repeats on a 74-byte IPv4/UDP packet, " +
+            $"median of {options.Runs} runs, each the mean over {options.Placements} loads of the object.");
         Console.WriteLine("compile ms: ours = ObjectCompiler.CompileAll on a bound compilation (warm, in process); clang = the whole clang-19 process.");
     }
 
