@@ -148,6 +148,7 @@ public static class ObjectCompiler
         RedundancyElimination.Run(function);
         CopyPropagation.Run(function);
         RedundancyElimination.Run(function);
+        ConstantPropagation.Run(function);
         Peephole.Run(function);
         SwapCompareFolding.Run(function);
         DeadCodeElimination.Run(function);

@@ -711,4 +711,61 @@ public sealed class OptimizerPassTests
         EmptyBlockThreading.Run(narrow.Function, new Dictionary<int, int> { [20] = 2, [30] = 3, [31] = 4, [32] = 3 });
         Assert.Equal(before, narrow.Print());
     }
+
+    [Fact]
+    public void ConstantPropagationFollowsALocalsZeroAlongEveryPath()
+    {
+        // acc = 0; if (…) acc += x * y (B1) else { acc |= x; acc = acc * 3 } (B2); the join reads acc.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new LoadInstr(21, Reg.R1, 1, MemSize.B), new ConstInstr(30, 0))
+            .End(0, new BranchTerm(Condition.GtUnsigned, Width.W32, 20, Operand.Reg(21), ir[1], ir[2]));
+        ir.Add(1, new BinaryInstr(BinaryOp.Mul, Width.W32, 22, 20, Operand.Reg(21)), new BinaryInstr(BinaryOp.Add, Width.W32, 30, 30, Operand.Reg(22)))
+            .End(1, new JumpTerm(ir[3]));
+        ir.Add(2, new BinaryInstr(BinaryOp.Or, Width.W64, 30, 30, Operand.Reg(20)), new BinaryInstr(BinaryOp.Mul, Width.W64, 30, 30, Operand.Imm(3)))
+            .End(2, new JumpTerm(ir[3]));
+        ir.Add(3, new BinaryInstr(BinaryOp.Add, Width.W32, 31, 30, Operand.Reg(20)), new MovInstr(Reg.R0, 31, Width.W64)).End(3, new ExitTerm());
+
+        ConstantPropagation.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v30 = mov32 v22", text);
+        Assert.Contains("v30 = mov64 v20", text);
+        // Once acc holds x it is no longer known; after the join it is one of two values.
+        Assert.Contains("v30 = mul64 v30, 3", text);
+        Assert.Contains("v31 = add32 v30, v20", text);
+    }
+
+    [Fact]
+    public void ConstantPropagationForgetsAConstantThatOnePathChangesOrALoopRedefines()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new ConstInstr(30, 0), new ConstInstr(32, 0))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Operand.Imm(0), ir[1], ir[2]));
+        ir.Add(1, new ConstInstr(30, 1)).End(1, new JumpTerm(ir[2]));
+        // B2 loops on itself: v32 is 0 on the first pass only.
+        ir.Add(2, new BinaryInstr(BinaryOp.Add, Width.W64, 31, 30, Operand.Reg(20)), new BinaryInstr(BinaryOp.Add, Width.W64, 33, 32, Operand.Reg(20)),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 32, 32, Operand.Imm(1)))
+            .End(2, new BranchTerm(Condition.LtUnsigned, Width.W64, 32, Operand.Imm(4), ir[2], ir[3]));
+        ir.Add(3, new MovInstr(Reg.R0, 33, Width.W64)).End(3, new ExitTerm());
+        var before = ir.Print();
+
+        ConstantPropagation.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+    }
+
+    [Fact]
+    public void ConstantPropagationDecidesABranchOnTwoKnownValues()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new ConstInstr(30, 5), new LoadInstr(20, Reg.R1, 0, MemSize.B))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Operand.Imm(0), ir[1], ir[2]));
+        ir.Add(1, new ConstInstr(31, 5)).End(1, new JumpTerm(ir[3]));
+        ir.Add(2, new MovInstr(31, 30, Width.W64)).End(2, new JumpTerm(ir[3]));
+        ir.End(3, new BranchTerm(Condition.Eq, Width.W64, 31, Operand.Reg(30), ir[4], ir[5]));
+        ir.Return(4, 1).Return(5, 2);
+
+        ConstantPropagation.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("B3:\n  goto B4", text);
+        Assert.DoesNotContain("B5:", text);
+    }
 }

@@ -1,0 +1,135 @@
+using XdpCompiler.Core.Backend;
+using XdpCompiler.Core.IR;
+
+namespace XdpCompiler.Core.Optimize;
+
+/// <summary>
+/// Constants in locals, followed along every path: a register (a C# local, written in several places) holds a known
+/// constant at an instruction when every definition that reaches it sets that same constant. "int acc = 0; if (…)
+/// acc += t * c;" then adds to a known zero, which is the product itself: a copy the allocator can fold away instead of
+/// an add that keeps the zero and the product in two registers. A zero operand turns add, or and xor into a copy,
+/// subtract into a negation, and multiply, and and shifts into the constant zero; a branch on two known values
+/// becomes a jump. The other passes see single-definition registers; this is the one that sees through locals.
+/// </summary>
+internal static class ConstantPropagation
+{
+    public static void Run(IrFunction function)
+    {
+        if (function.Blocks.Count == 0)
+            return;
+        var predecessors = function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
+        foreach (var block in function.Blocks)
+        {
+            foreach (var successor in block.Successors.Distinct())
+                predecessors[successor].Add(block);
+        }
+
+        // What is known on leaving each block; a block not yet reached has no entry (it constrains nothing).
+        var exits = new Dictionary<IrBlock, Dictionary<int, long>>();
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var block in function.Blocks)
+            {
+                var state = Entry(block, function, predecessors, exits);
+                if (state is null)
+                    continue;
+                foreach (var instruction in block.Instructions)
+                    Transfer(instruction, state);
+                if (!exits.TryGetValue(block, out var previous) || !Same(previous, state))
+                {
+                    exits[block] = state;
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+
+        foreach (var block in function.Blocks)
+        {
+            var state = Entry(block, function, predecessors, exits);
+            if (state is null)
+                continue;
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                block.Instructions[i] = Rewrite(block.Instructions[i], state);
+                Transfer(block.Instructions[i], state);
+            }
+
+            if (block.Terminator is BranchTerm branch && Known(branch.Left, state) is { } left &&
+                (branch.Right.IsImmediate ? branch.Right.Immediate : Known(branch.Right.Register, state)) is { } right)
+            {
+                block.Terminator = new JumpTerm(branch.Condition.Evaluate(branch.Width, left, right) ? branch.True : branch.False) { Source = branch.Source };
+            }
+        }
+
+        function.RemoveUnreachableBlocks();
+    }
+
+    /// <summary>The constants every reached predecessor agrees on; nothing at the entry; null while no predecessor is reached.</summary>
+    private static Dictionary<int, long>? Entry(IrBlock block, IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors,
+        Dictionary<IrBlock, Dictionary<int, long>> exits)
+    {
+        if (block == function.Blocks[0])
+            return new Dictionary<int, long>();
+        Dictionary<int, long>? state = null;
+        foreach (var predecessor in predecessors[block])
+        {
+            if (!exits.TryGetValue(predecessor, out var exit))
+                continue;
+            if (state is null)
+            {
+                state = new Dictionary<int, long>(exit);
+                continue;
+            }
+
+            foreach (var register in state.Keys.ToList())
+            {
+                if (!exit.TryGetValue(register, out var value) || value != state[register])
+                    state.Remove(register);
+            }
+        }
+
+        return state;
+    }
+
+    private static void Transfer(IrInstr instruction, Dictionary<int, long> state)
+    {
+        long? value = instruction switch
+        {
+            ConstInstr c => c.Value,
+            MovInstr { Width: Width.W64 } m => Known(m.Src, state),
+            MovInstr m => Known(m.Src, state) is { } v ? (uint)v : null,
+            _ => null,
+        };
+        foreach (var def in Liveness.Defs(instruction))
+        {
+            if (value is { } known && !Ir.IsPhysical(def))
+                state[def] = known;
+            else
+                state.Remove(def);
+        }
+    }
+
+    private static long? Known(int register, Dictionary<int, long> state) => state.TryGetValue(register, out var value) ? value : null;
+
+    private static IrInstr Rewrite(IrInstr instruction, Dictionary<int, long> state)
+    {
+        if (instruction is not BinaryInstr b || Known(b.Left, state) is not 0)
+            return instruction;
+        var source = instruction.Source;
+        switch (b.Op)
+        {
+            case BinaryOp.Add or BinaryOp.Or or BinaryOp.Xor when !b.Right.IsImmediate:
+                return new MovInstr(b.Dst, b.Right.Register, b.Width) { Source = source };
+            case BinaryOp.Mul or BinaryOp.And or BinaryOp.Shl or BinaryOp.ShrUnsigned or BinaryOp.ShrSigned:
+                return new ConstInstr(b.Dst, 0) { Source = source };
+            default:
+                return instruction;
+        }
+    }
+
+    private static bool Same(Dictionary<int, long> a, Dictionary<int, long> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var value) && value == pair.Value);
+}
