@@ -39,13 +39,27 @@ internal static class DemandedBits
         }
         while (changed);
 
+        var definitions = new Dictionary<int, List<IrInstr>>();
+        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
+        {
+            foreach (var def in Liveness.Defs(instruction))
+            {
+                if (!definitions.TryGetValue(def, out var list))
+                    definitions[def] = list = new List<IrInstr>();
+                list.Add(instruction);
+            }
+        }
+
+        IrInstr? Single(int register) =>
+            !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var list) && list.Count == 1 ? list[0] : null;
+
         foreach (var block in function.Blocks)
         {
             var demand = Exit(block, demandIn);
             for (var j = block.Instructions.Count - 1; j >= 0; j--)
             {
                 var instruction = block.Instructions[j];
-                var rewritten = Rewrite(instruction, demand);
+                var rewritten = Rewrite(instruction, demand, Single);
                 Transfer(instruction, demand);
                 if (rewritten is null)
                     block.Instructions.RemoveAt(j);
@@ -159,7 +173,7 @@ internal static class DemandedBits
     }
 
     /// <summary>The instruction to keep (itself, a cheaper equivalent on the demanded bits), or null to delete it.</summary>
-    private static IrInstr? Rewrite(IrInstr instruction, Dictionary<int, ulong> demand)
+    private static IrInstr? Rewrite(IrInstr instruction, Dictionary<int, ulong> demand, Func<int, IrInstr?> single)
     {
         var defs = Liveness.Defs(instruction);
         if (!IsPure(instruction) || defs.Count != 1 || Ir.IsPhysical(defs[0]))
@@ -177,6 +191,8 @@ internal static class DemandedBits
                 return Copy(m.Dst, m.Src, Width.W64);
             case MovInstr m when m.Dst == m.Src && m.Width == Width.W64:
                 return null;
+            case BinaryInstr { Op: BinaryOp.ShrUnsigned, Right.IsImmediate: true } shift when Through(shift.Left, single) is SwapInstr swap && single(swap.Src) is not null:
+                return ShiftedSwap(shift, swap, result) ?? instruction;
             case BinaryInstr { Right.IsImmediate: true } b:
             {
                 var imm = Bits.Immediate(b.Width, b.Right.Immediate);
@@ -199,6 +215,47 @@ internal static class DemandedBits
             default:
                 return instruction;
         }
+    }
+
+    /// <summary>The single definition of a register, looking through 64-bit copies of single-definition registers.</summary>
+    private static IrInstr? Through(int register, Func<int, IrInstr?> single)
+    {
+        var definition = single(register);
+        for (var guard = 0; guard < 8 && definition is MovInstr { Width: Width.W64 } copy; guard++)
+            definition = single(copy.Src);
+        return definition;
+    }
+
+    /// <summary>
+    /// "swap(x) &gt;&gt; k" where every demanded bit comes from one byte of the swap: that byte is one byte of x, bits in
+    /// the same order, so a shift of x by another amount puts them in place without the swap ("ntohll(v) &gt;&gt; 50",
+    /// read two bits at a time, is "v &gt;&gt; 10"). The other result bits differ, and nobody reads them.
+    /// </summary>
+    private static IrInstr? ShiftedSwap(BinaryInstr shift, SwapInstr swap, ulong result)
+    {
+        var width = shift.Width == Width.W32 ? 32 : 64;
+        var amount = (int)(shift.Right.Immediate & (width - 1));
+        var read = (result & Bits.Of(shift.Width)) << amount; // the swap's bits the demanded result bits are
+        if (read == 0 || amount + Bits.Log2(result & Bits.Of(shift.Width)) >= width)
+            return null;
+        var low = 0;
+        while ((read >> low & 1) == 0)
+            low++;
+        var high = Bits.Log2(read);
+        var swapped = low / 8;
+        if (high / 8 != swapped || high >= swap.Bits)
+            return null;
+        var original = swap.Bits / 8 - 1 - swapped; // where that byte sits in x
+        var adjusted = amount - 8 * (swapped - original);
+        // x's byte may lie in its upper half, beyond what a 32-bit shift reads: shift all 64 bits then, unless
+        // someone reads the upper half the 32-bit shift cleared.
+        var wide = shift.Width == Width.W64 || 8 * original + 7 >= 32;
+        if (wide && shift.Width == Width.W32 && (result >> 32) != 0)
+            return null;
+        if (adjusted == 0)
+            return new MovInstr(shift.Dst, swap.Src, wide ? Width.W64 : Width.W32) { Source = shift.Source };
+        var op = adjusted > 0 ? BinaryOp.ShrUnsigned : BinaryOp.Shl;
+        return new BinaryInstr(op, wide ? Width.W64 : Width.W32, shift.Dst, swap.Src, Operand.Imm(Math.Abs(adjusted))) { Source = shift.Source };
     }
 
     private static (ulong Left, ulong Right) OperandDemand(BinaryInstr b, ulong result)

@@ -25,6 +25,7 @@ internal static class Peephole
         }
 
         bool Single(int register) => !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
+        ValueFacts? facts = null;
 
         // The register holding the same low bits as `register`, skipping extensions that only change higher bits.
         int LowBitsSource(int register, int bits)
@@ -40,6 +41,7 @@ internal static class Peephole
             {
                 block.Instructions[i] = block.Instructions[i] switch
                 {
+                    SwapInstr swap when Unswapped(swap) is { } plain => plain,
                     SwapInstr swap => swap with { Src = LowBitsSource(swap.Src, swap.Bits) },
                     // A 64-bit value shifted right by 32 or more has nothing in its upper half to truncate away.
                     ExtendInstr { Signed: false, FromBits: 32, To: Width.W32 } truncate when Single(truncate.Src) &&
@@ -81,6 +83,27 @@ internal static class Peephole
         }
 
         function.RemoveUnreachableBlocks();
+
+        // swap(swap(x) op c) is x op swap(c) for a bitwise op: a byte swap moves whole bytes, and and/or/xor with a
+        // constant work on each bit where it is. "(ushort)(ntohs(f) ^ 0x8000)" stored back in network order is
+        // "f ^ 0x80", with neither swap. The outer swap keeps only its low bits, so x must have nothing above them
+        // (a 16-bit swap), or the op must be 32-bit where the swap is (a 32-bit one); 64-bit swaps are left alone
+        // (the swapped constant rarely fits an immediate).
+        IrInstr? Unswapped(SwapInstr outer)
+        {
+            var source = LowBitsSource(outer.Src, outer.Bits);
+            if (outer.Bits == 64 || !Single(source) || definedBy[source] is not BinaryInstr
+                {
+                    Op: BinaryOp.And or BinaryOp.Or or BinaryOp.Xor, Right.IsImmediate: true,
+                } op || !Single(op.Left) || definedBy[op.Left] is not SwapInstr inner || inner.Bits != outer.Bits || !Single(inner.Src))
+            {
+                return null;
+            }
+            if (outer.Bits == 16 && !(facts ??= new ValueFacts(function)).Range(inner.Src).Within(0, 0xFFFF))
+                return null;
+            var constant = ValueFacts.Swap(Bits.Immediate(op.Width, op.Right.Immediate), outer.Bits);
+            return new BinaryInstr(op.Op, Width.W32, outer.Dst, inner.Src, Operand.Imm(unchecked((int)(uint)constant))) { Source = outer.Source };
+        }
 
         long? Constant(int register) => Single(register) && definedBy[register] is ConstInstr c ? c.Value : null;
     }

@@ -768,4 +768,49 @@ public sealed class OptimizerPassTests
         Assert.Contains("B3:\n  goto B4", text);
         Assert.DoesNotContain("B5:", text);
     }
+
+    [Fact]
+    public void DemandedBitsShiftsTheOriginalInsteadOfASwapWhenTheBitsComeFromOneByte()
+    {
+        IrBuilder Build(long shift, long mask, Width width = Width.W64, int bits = 64)
+        {
+            var ir = new IrBuilder();
+            ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new SwapInstr(21, 20, bits), new MovInstr(22, 21, Width.W64),
+                new BinaryInstr(BinaryOp.ShrUnsigned, width, 23, 22, Operand.Imm(shift)), new BinaryInstr(BinaryOp.And, Width.W32, 24, 23, Operand.Imm(mask)),
+                new MovInstr(Reg.R0, 24, Width.W64)).End(0, new ExitTerm());
+            DemandedBits.Run(ir.Function);
+            return ir;
+        }
+
+        // Bits 50-51 of the swap are bits 10-11 of x (byte 6 of the swap is byte 1 of x).
+        Assert.Contains("v23 = shrunsigned64 v20, 10", Build(50, 3).Print());
+        // Byte 1 of a swap32 is byte 2 of x: a longer shift of x.
+        Assert.Contains("v23 = shrunsigned32 v20, 16", Build(8, 0xFF, Width.W32, 32).Print());
+        // The swap's top byte is x's lowest: in place (a copy), or moved up.
+        Assert.Contains("v23 = mov64 v20", Build(56, 0xFF).Print());
+        Assert.Contains("v23 = shl64 v20, 8", Build(48, 0xFF00).Print());
+        // Bits straddling two bytes, and bits above a 16-bit swap (zero there), keep the swap.
+        Assert.Contains("v23 = shrunsigned64 v22, 4", Build(4, 0xFF).Print());
+        Assert.Contains("v23 = shrunsigned64 v22, 8", Build(8, 0xFF00, Width.W64, 16).Print());
+    }
+
+    [Fact]
+    public void PeepholeDropsASwapPairAroundABitwiseConstant()
+    {
+        IrBuilder Build(MemSize load, int bits, BinaryOp op)
+        {
+            var ir = new IrBuilder();
+            ir.Add(0, new LoadInstr(20, Reg.R1, 0, load), new SwapInstr(21, 20, bits), new BinaryInstr(op, Width.W32, 22, 21, Operand.Imm(0x8001)),
+                new ExtendInstr(23, 22, bits, Signed: false, Width.W32), new SwapInstr(24, 23, bits),
+                new StoreInstr(Reg.R1, 0, bits == 16 ? MemSize.H : MemSize.W, Operand.Reg(24)), new ConstInstr(Reg.R0, 2)).End(0, new ExitTerm());
+            Peephole.Run(ir.Function);
+            return ir;
+        }
+
+        Assert.Contains("v24 = xor32 v20, 384", Build(MemSize.H, 16, BinaryOp.Xor).Print());
+        Assert.Contains("v24 = and32 v20, 25165824", Build(MemSize.W, 32, BinaryOp.And).Print());
+        // x may be wider than the 16 bits swapped; and a sum does not commute with a swap.
+        Assert.Contains("v24 = swap16 v22", Build(MemSize.W, 16, BinaryOp.Xor).Print());
+        Assert.Contains("v24 = swap32 v22", Build(MemSize.W, 32, BinaryOp.Add).Print());
+    }
 }
