@@ -20,6 +20,14 @@ public sealed class CpuV4Tests
     }
 
     [Fact]
+    public void ASignExtendedByteLoadIsOneSignExtendingLoadOnV4()
+    {
+        static bool SignedLoad(Instruction i) => (i.Opcode & 0xE0) == 0x80 && (i.Opcode & 0x07) == 0x01;
+        Assert.Contains(Compile("MapByPacketByte", cpu: "v4"), SignedLoad);
+        Assert.DoesNotContain(Compile("MapByPacketByte", cpu: null), SignedLoad);
+    }
+
+    [Fact]
     public void UnknownCpuValuesMeanTheDefault()
     {
         Assert.Equal(Compile("SignedDivision", cpu: null), Compile("SignedDivision", cpu: "v9"));

@@ -35,9 +35,15 @@ internal sealed class CodeEmitter
         {
             var block = blocks[i];
             emitter._blockStarts[block] = emitter._code.Count;
-            foreach (var instruction in block.Instructions)
+            for (var j = 0; j < block.Instructions.Count; j++)
             {
+                var instruction = block.Instructions[j];
                 emitter._source = instruction.Source;
+                if (j + 1 < block.Instructions.Count && emitter.SignedLoad(instruction, block.Instructions[j + 1]))
+                {
+                    j++;
+                    continue;
+                }
                 emitter.Lower(instruction);
             }
 
@@ -55,6 +61,24 @@ internal sealed class CodeEmitter
         }
 
         return (emitter._code.ToImmutableArray(), emitter._relocations.ToImmutableArray(), emitter._sources.ToImmutableArray());
+    }
+
+    /// <summary>
+    /// cpu v4: a byte or halfword load sign-extended to 64 bits into the same register is one sign-extending load
+    /// ("(long)(sbyte)data[28]"). The shared register means the unextended value is dead after the extension. Words are
+    /// left alone: the context's fields are words, and the verifier refuses sign-extending loads from the context.
+    /// </summary>
+    private bool SignedLoad(IrInstr instruction, IrInstr next)
+    {
+        if (_options.Cpu < CpuVersion.V4 || instruction is not LoadInstr { Size: MemSize.B or MemSize.H } load ||
+            next is not ExtendInstr { Signed: true, To: Width.W64 } extend || extend.Src != load.Dst || extend.FromBits != load.Size.Bits() ||
+            P(extend.Dst) != P(load.Dst))
+        {
+            return false;
+        }
+
+        Add(Instruction.LoadSigned(load.Size, P(load.Dst), P(load.Base), load.Offset));
+        return true;
     }
 
     private byte P(int register) => (byte)(Ir.IsPhysical(register) ? register : _colours[register]);

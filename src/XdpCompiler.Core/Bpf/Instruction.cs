@@ -101,6 +101,10 @@ public readonly record struct Instruction(byte Opcode, byte Dst, byte Src, short
     public static Instruction Load(MemSize size, byte dst, byte src, short offset) =>
         new((byte)((byte)OpClass.Ldx | (byte)size | (byte)MemMode.Mem), dst, src, offset, 0);
 
+    /// <summary>"rDst = *(s8/s16/s32 *)(rSrc + off)": cpu v4's sign-extending load (BPF_MEMSX).</summary>
+    public static Instruction LoadSigned(MemSize size, byte dst, byte src, short offset) =>
+        new((byte)((byte)OpClass.Ldx | (byte)size | (byte)MemMode.MemSx), dst, src, offset, 0);
+
     /// <summary>"*(size *)(rDst + off) = rSrc".</summary>
     public static Instruction Store(MemSize size, byte dst, short offset, byte src) =>
         new((byte)((byte)OpClass.Stx | (byte)size | (byte)MemMode.Mem), dst, src, offset, 0);

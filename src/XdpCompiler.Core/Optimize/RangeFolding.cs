@@ -21,6 +21,8 @@ internal static class RangeFolding
             {
                 if (block.Instructions[i] is ExtendInstr extend && Extension(extend, facts) is { } replacement)
                     block.Instructions[i] = replacement;
+                else if (block.Instructions[i] is BinaryInstr { Op: BinaryOp.And, Right.IsImmediate: true } mask && KeepsEverything(mask, facts))
+                    block.Instructions[i] = new MovInstr(mask.Dst, mask.Left, Width.W64) { Source = mask.Source };
             }
 
             if (block.Terminator is BranchTerm { Right.IsImmediate: true } branch)
@@ -35,6 +37,17 @@ internal static class RangeFolding
         }
 
         function.RemoveUnreachableBlocks();
+    }
+
+    /// <summary>
+    /// A mask that clears only bits already known to be zero ("data[23] &amp; 0xff" of a byte load) changes nothing;
+    /// a 32-bit one also needs the upper half to be zero already.
+    /// </summary>
+    private static bool KeepsEverything(BinaryInstr mask, ValueFacts facts)
+    {
+        var (zeros, _) = facts.Known(mask.Left);
+        var kept = Bits.Immediate(mask.Width, mask.Right.Immediate);
+        return (~zeros & ~kept) == 0;
     }
 
     private static IrInstr? Extension(ExtendInstr e, ValueFacts facts)

@@ -813,4 +813,23 @@ public sealed class OptimizerPassTests
         Assert.Contains("v24 = swap16 v22", Build(MemSize.W, 16, BinaryOp.Xor).Print());
         Assert.Contains("v24 = swap32 v22", Build(MemSize.W, 32, BinaryOp.Add).Print());
     }
+
+    [Fact]
+    public void RangeFoldingDropsAMaskThatClearsOnlyKnownZeroBits()
+    {
+        string Fold(MemSize load, Width width, long mask)
+        {
+            var ir = new IrBuilder();
+            ir.Add(0, new LoadInstr(20, Reg.R1, 0, load), new BinaryInstr(BinaryOp.And, width, 21, 20, Operand.Imm(mask)),
+                new StoreInstr(Reg.R1, 8, MemSize.DW, Operand.Reg(21)), new ConstInstr(Reg.R0, 2)).End(0, new ExitTerm());
+            RangeFolding.Run(ir.Function);
+            return ir.Print();
+        }
+
+        Assert.Contains("v21 = mov64 v20", Fold(MemSize.B, Width.W32, 0xFF));
+        Assert.Contains("v21 = mov64 v20", Fold(MemSize.H, Width.W64, 0xFFFF));
+        // Bits 8-15 of a 16-bit load may be set; a 32-bit mask of a 64-bit value also clears its upper half.
+        Assert.Contains("v21 = and32 v20, 255", Fold(MemSize.H, Width.W32, 0xFF));
+        Assert.Contains("v21 = and32 v20, -1", Fold(MemSize.DW, Width.W32, -1));
+    }
 }
