@@ -1,3 +1,4 @@
+using XdpCompiler.Core.Backend;
 using XdpCompiler.Core.IR;
 
 namespace XdpCompiler.Core.Optimize;
@@ -12,6 +13,8 @@ internal static class CfgSimplification
 {
     public static void Run(IrFunction function)
     {
+        // Threading copies instructions; a bound keeps a cycle of such blocks from growing the code without end.
+        var budget = 4 * function.Blocks.Count;
         bool changed;
         do
         {
@@ -30,6 +33,14 @@ internal static class CfgSimplification
                         block.Terminator = new JumpTerm(decided) { Source = branch.Source };
                         changed = true;
                     }
+                }
+
+                if (block.Terminator is JumpTerm into && budget > 0 && Thread(block, into.Target) is var (copied, threadedTo))
+                {
+                    block.Instructions.AddRange(copied);
+                    block.Terminator = into with { Target = threadedTo };
+                    budget--;
+                    changed = true;
                 }
 
                 var threaded = block.Terminator switch
@@ -67,6 +78,75 @@ internal static class CfgSimplification
             }
         }
         while (changed);
+    }
+
+    /// <summary>
+    /// A jump towards a branch on values this block has just set to constants goes where that branch would:
+    /// "t = 1; goto J" with J "u = t; goto K" and K "if u != 0 goto A else B" is "t = 1; u = t; goto A". A bool
+    /// materialized and tested at once ("if (v ? !z : many)") then costs no test and no jump; the constants and copies
+    /// left behind die if nothing else reads them. The blocks passed through may only copy or set constants (at most
+    /// two instructions each, which this block takes over).
+    /// </summary>
+    private static (List<IrInstr> Copied, IrBlock Target)? Thread(IrBlock block, IrBlock target)
+    {
+        var copied = new List<IrInstr>();
+        var current = target;
+        for (var hops = 0; hops < 3 && current != block; hops++)
+        {
+            if (current.Instructions.Count > 2 || current.Instructions.Any(i => i is not (ConstInstr or MovInstr)))
+                return null;
+            copied.AddRange(current.Instructions);
+            switch (current.Terminator)
+            {
+                case JumpTerm jump:
+                    current = jump.Target;
+                    continue;
+                case BranchTerm branch when branch.True != branch.False:
+                {
+                    if (Value(block, copied, copied.Count, branch.Left) is not { } left)
+                        return null;
+                    var right = branch.Right.IsImmediate ? branch.Right.Immediate : Value(block, copied, copied.Count, branch.Right.Register);
+                    if (right is null)
+                        return null;
+                    return (copied, branch.Condition.Evaluate(branch.Width, left, right.Value) ? branch.True : branch.False);
+                }
+                default:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The constant a register holds after the block and the first <paramref name="count"/> copied instructions, if known.</summary>
+    private static long? Value(IrBlock block, List<IrInstr> copied, int count, int register)
+    {
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (!Liveness.Defs(copied[i]).Contains(register))
+                continue;
+            return copied[i] switch
+            {
+                ConstInstr c => c.Value,
+                MovInstr { Width: Width.W64 } m => Value(block, copied, i, m.Src),
+                MovInstr m => Value(block, copied, i, m.Src) is { } v ? (uint)v : null,
+                _ => null,
+            };
+        }
+
+        for (var i = block.Instructions.Count - 1; i >= 0; i--)
+        {
+            var instruction = block.Instructions[i];
+            if (!Liveness.Defs(instruction).Contains(register))
+                continue;
+            return instruction switch
+            {
+                ConstInstr c => c.Value,
+                _ => null,
+            };
+        }
+
+        return null;
     }
 
     /// <summary>Where control really goes from an edge into <paramref name="target"/>, past empty jump-only blocks.</summary>

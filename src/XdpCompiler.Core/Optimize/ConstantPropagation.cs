@@ -7,9 +7,9 @@ namespace XdpCompiler.Core.Optimize;
 /// Constants in locals, followed along every path: a register (a C# local, written in several places) holds a known
 /// constant at an instruction when every definition that reaches it sets that same constant. "int acc = 0; if (…)
 /// acc += t * c;" then adds to a known zero, which is the product itself: a copy the allocator can fold away instead of
-/// an add that keeps the zero and the product in two registers. A zero operand turns add, or and xor into a copy,
-/// subtract into a negation, and multiply, and and shifts into the constant zero; a branch on two known values
-/// becomes a jump. The other passes see single-definition registers; this is the one that sees through locals.
+/// an add that keeps the zero and the product in two registers. A zero left operand turns add, or and xor into a
+/// copy and multiply, and and shifts into the constant zero; a branch on two known values becomes a jump. (Not a
+/// subtraction: "acc -= t" on a register already holding the zero is one instruction, a negation two.) The other passes see single-definition registers; this is the one that sees through locals.
 /// </summary>
 internal static class ConstantPropagation
 {

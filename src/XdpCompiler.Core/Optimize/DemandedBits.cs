@@ -191,8 +191,9 @@ internal static class DemandedBits
                 return Copy(m.Dst, m.Src, Width.W64);
             case MovInstr m when m.Dst == m.Src && m.Width == Width.W64:
                 return null;
-            case BinaryInstr { Op: BinaryOp.ShrUnsigned, Right.IsImmediate: true } shift when Through(shift.Left, single) is SwapInstr swap && single(swap.Src) is not null:
-                return ShiftedSwap(shift, swap, result) ?? instruction;
+            case BinaryInstr { Op: BinaryOp.ShrUnsigned, Right.IsImmediate: true } shift when Through(shift.Left, single) is SwapInstr swap &&
+                single(swap.Src) is not null && ShiftedSwap(shift, swap, result) is { } unswapped:
+                return unswapped;
             case BinaryInstr { Right.IsImmediate: true } b:
             {
                 var imm = Bits.Immediate(b.Width, b.Right.Immediate);

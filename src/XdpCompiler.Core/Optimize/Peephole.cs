@@ -99,6 +99,8 @@ internal static class Peephole
             {
                 return null;
             }
+            // Built on first need, part-way through the rewrites: every rewrite here keeps each register's value, so
+            // the ranges it derives hold for the function before and after.
             if (outer.Bits == 16 && !(facts ??= new ValueFacts(function)).Range(inner.Src).Within(0, 0xFFFF))
                 return null;
             var constant = ValueFacts.Swap(Bits.Immediate(op.Width, op.Right.Immediate), outer.Bits);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using XdpCompiler.Core.Bpf;
 using XdpCompiler.Core.IR;
 
 namespace XdpCompiler.Core.Optimize;
@@ -40,14 +41,20 @@ internal static class RangeFolding
     }
 
     /// <summary>
-    /// A mask that clears only bits already known to be zero ("data[23] &amp; 0xff" of a byte load) changes nothing;
-    /// a 32-bit one also needs the upper half to be zero already.
+    /// A mask of a narrow load that clears only bits the load leaves zero ("data[23] &amp; 0xff" of a byte) changes
+    /// nothing. Only a load, because the kernel's verifier knows those zeros too: a bound proved some other way (after
+    /// a byte swap, a division) could be one the verifier does not see, and the mask may be what keeps an offset in
+    /// range for it.
     /// </summary>
     private static bool KeepsEverything(BinaryInstr mask, ValueFacts facts)
     {
-        var (zeros, _) = facts.Known(mask.Left);
+        var source = facts.Definition(mask.Left);
+        for (var guard = 0; guard < 8 && source is MovInstr { Width: Width.W64 } copy; guard++)
+            source = facts.Definition(copy.Src);
+        if (source is not LoadInstr { Size: not MemSize.DW } load)
+            return false;
         var kept = Bits.Immediate(mask.Width, mask.Right.Immediate);
-        return (~zeros & ~kept) == 0;
+        return (Bits.Low(load.Size.Bits()) & ~kept) == 0;
     }
 
     private static IrInstr? Extension(ExtendInstr e, ValueFacts facts)

@@ -832,4 +832,30 @@ public sealed class OptimizerPassTests
         Assert.Contains("v21 = and32 v20, 255", Fold(MemSize.H, Width.W32, 0xFF));
         Assert.Contains("v21 = and32 v20, -1", Fold(MemSize.DW, Width.W32, -1));
     }
+
+    [Fact]
+    public void CfgSimplificationThreadsAJumpIntoABranchOnConstantsItSet()
+    {
+        IrBuilder Build(IrInstr join)
+        {
+            var ir = new IrBuilder();
+            ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B)).End(0, new BranchTerm(Condition.Eq, Width.W32, 20, Operand.Imm(7), ir[1], ir[2]));
+            ir.Add(1, new ConstInstr(30, 1)).End(1, new JumpTerm(ir[3]));
+            ir.Add(2, new ConstInstr(30, 0)).End(2, new JumpTerm(ir[3]));
+            ir.Add(3, join).End(3, new JumpTerm(ir[4]));
+            ir.End(4, new BranchTerm(Condition.Ne, Width.W32, 31, Operand.Imm(0), ir[5], ir[6]));
+            ir.Add(5, new MovInstr(Reg.R0, 31, Width.W64)).End(5, new ExitTerm());
+            ir.Return(6, 2);
+            CfgSimplification.Run(ir.Function);
+            return ir;
+        }
+
+        // Each way in knows v30, so the copy's value and the branch: both go straight to their return.
+        var text = Build(new MovInstr(31, 30, Width.W64)).Print();
+        Assert.DoesNotContain("v31 Ne", text);
+        Assert.Contains("v30 = 1\n  v31 = mov64 v30\n  r0 = mov64 v31\n  exit", text);
+        Assert.Contains("v30 = 0\n  v31 = mov64 v30\n  r0 = 2\n  exit", text);
+        // Through anything but a copy or a constant the value is not followed.
+        Assert.Contains("if32 v31 Ne 0", Build(new BinaryInstr(BinaryOp.Add, Width.W64, 31, 30, Operand.Reg(20))).Print());
+    }
 }
