@@ -80,9 +80,10 @@ public sealed class IntegerSemanticsTests(ITestOutputHelper output)
 
     /// <summary>The limits the probes stay inside: C# would throw (or trap) where eBPF would not, so these are build errors.</summary>
     [KernelFact]
-    public void SignedDivisionByMinusOneAndVariableDivisorsAreRejected()
+    public void SignedDivisionByMinusOneAndVariableAndPossiblyZeroDivisorsAreRejected()
     {
-        foreach (var (code, expected) in new[] { ("a / -1", "Signed division by -1"), ("a % (int)(-1L)", "Signed division by -1"), ("a / b", "Division by a value") })
+        foreach (var (code, expected) in new[] { ("a / -1", "Signed division by -1"), ("a % (int)(-1L)", "Signed division by -1"), ("a / b", "Signed division by a variable"), ("(int)((uint)a / (uint)b)", "Division by a value that may be zero"),
+            ("(int)((uint)a % ((uint)b & 0xFE))", "Division by a value that may be zero"), ("a / 0", "Division by zero") })
         {
             var source = $$"""
                 using XdpCompiler;

@@ -100,10 +100,25 @@ internal sealed partial class MethodLowering
     private Operand EmitArithmetic(BinaryOp op, Scalar type, Operand left, Operand right, SyntaxNode rightSyntax)
     {
         var width = type.Width;
-        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned or SignedDivide or SignedRemainder && (!right.IsImmediate || right.Immediate == 0))
+        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned or SignedDivide or SignedRemainder && right.IsImmediate && right.Immediate == 0)
         {
-            return Fail(DiagnosticCatalog.UnsupportedConstruct, rightSyntax, "Division by a value that may be zero",
-                "eBPF division by zero yields 0 where C# throws; divide by a non-zero constant");
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, rightSyntax, "Division by zero",
+                "C# throws DivideByZeroException where eBPF yields 0");
+        }
+
+        if (op is SignedDivide or SignedRemainder && !right.IsImmediate)
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, rightSyntax, "Signed division by a variable",
+                "it needs the divisor's sign and C# throws for MinValue / -1; when both values are non-negative, divide them as uint or ulong (a non-zero divisor, tested first), or divide by a constant");
+        }
+
+        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned && !right.IsImmediate)
+        {
+            // Proved non-zero (or reported) once the whole method is lowered: see CheckDivisors.
+            var quotient = _function.NewRegister();
+            Emit(new BinaryInstr(op, width, quotient, ToRegister(left), right));
+            RequireNonZeroDivisor(rightSyntax);
+            return Operand.Reg(quotient);
         }
 
         if (op is SignedDivide or SignedRemainder)

@@ -72,6 +72,7 @@ internal sealed partial class MethodLowering
         }
 
         _function.RemoveUnreachableBlocks();
+        CheckDivisors();
         return _function;
     }
 
