@@ -52,6 +52,11 @@ public sealed class DiagnosticTests
     [InlineData("uint q = ctx.RxQueueIndex; uint r = q / {|XDP0001:q|};")]
     [InlineData("int s = (int)ctx.RxQueueIndex; int t = s / {|XDP0001:-1|};")]
     [InlineData("long s = ctx.RxQueueIndex; long t = s % {|XDP0001:s|};")]
+    [InlineData("uint q = ctx.RxQueueIndex; uint r = 0; if (q > 5) r = 100 / ({|XDP0001:q - 6|});")]
+    [InlineData("uint q = ctx.RxQueueIndex; uint d = q; if (q != 0) d = 100 / {|XDP0001:d|};")]
+    [InlineData("int? n = {|XDP0007:(int)ctx.RxQueueIndex|};")]
+    [InlineData("var t = {|XDP0001:(ctx.RxQueueIndex, 1)|};")]
+    [InlineData("Span<byte> s = {|XDP0001:stackalloc byte[4]|};")]
     [InlineData("var x = {|XDP0006:Math.Max(1, (int)ctx.RxQueueIndex)|};")]
     [InlineData("Func<int> f = {|XDP0001:() => 1|};")]
     [InlineData("uint q = ctx.RxQueueIndex; uint r = checked({|XDP0001:q + 4000000000u|});")]
@@ -71,6 +76,30 @@ public sealed class DiagnosticTests
         Assert.Equal(expected, actual);
         Assert.All(run.Diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
         Assert.Empty(run.Objects);
+    }
+
+    [Theory]
+    [InlineData("uint q = ctx.RxQueueIndex; uint r = 0; if (q != 0) r = 100 / q; return r > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    [InlineData("uint q = ctx.RxQueueIndex; if (q == 0) return XdpAction.Pass; return 100 % q > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    [InlineData("uint q = ctx.RxQueueIndex; return 100 / (q | 1) > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    [InlineData("ulong q = (ulong)(byte)ctx.RxQueueIndex + 1; return 1000 / q > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    [InlineData("uint q = ctx.RxQueueIndex; uint r = q > 7 ? 100 / q : 0; return r > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    public void DivisionByADivisorProvedNonZeroCompiles(string body)
+    {
+        var source = $$"""
+            using XdpCompiler;
+            public static partial class Divide
+            {
+                [XdpProgram("xdp_divide")]
+                public static XdpAction Run(XdpContext ctx)
+                {
+                    {{body}}
+                }
+            }
+            """;
+        var run = GeneratorHarness.Run(("/src/Divide.cs", source));
+        Assert.Empty(run.Diagnostics);
+        Assert.Single(run.Objects);
     }
 
     [Fact]

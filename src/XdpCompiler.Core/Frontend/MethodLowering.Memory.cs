@@ -91,6 +91,12 @@ internal sealed partial class MethodLowering
                 Report(DiagnosticCatalog.UnsupportedConstruct, local.Syntax, $"Taking the address of local '{local.Local.Name}'",
                     "this local lives in a register");
                 return null;
+            case ITupleOperation:
+                Report(DiagnosticCatalog.UnsupportedConstruct, lvalue.Syntax, Describe(lvalue), "tuples are not supported; use separate locals or a struct");
+                return null;
+            case IConversionOperation { Type: INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable }:
+                Report(DiagnosticCatalog.UnsupportedType, lvalue.Syntax, nullable.ToDisplayString(), "nullable values are not supported; use a separate bool, or a sentinel value");
+                return null;
             default:
                 Report(DiagnosticCatalog.UnsupportedConstruct, lvalue.Syntax, Describe(lvalue), "it is not a location in the packet or a map value");
                 return null;

@@ -180,6 +180,12 @@ internal sealed partial class MethodLowering
     /// <summary>"stackalloc T[n]" with a constant n: a zeroed stack buffer (C# zero-initialises it too).</summary>
     private Operand EmitStackAlloc(IOperation operation)
     {
+        if (Resolve(operation.Type!) is INamedTypeSymbol { Name: "Span" or "ReadOnlySpan" } span)
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, operation.Syntax, $"'{operation.Syntax}' into a {span.ToDisplayString()}",
+                "spans are not supported; take a pointer: byte* buffer = stackalloc byte[n]");
+        }
+
         var pointee = (Resolve(operation.Type!) as IPointerTypeSymbol)?.PointedAtType;
         var count = operation.ChildOperations.FirstOrDefault()?.ConstantValue;
         if (pointee is null || _layout.SizeOf(pointee) is not { } elementSize || count is not { HasValue: true, Value: int n } || n <= 0)
