@@ -45,6 +45,8 @@ internal sealed partial class MethodLowering
             case "XdpCompiler.ByteOrder" when method.Name is "NetworkToHost" or "HostToNetwork":
             case "System.Buffers.Binary.BinaryPrimitives" when method.Name == "ReverseEndianness":
                 return EmitByteSwap(invocation);
+            case "System.Math" when method.Name is "Min" or "Max" or "Clamp":
+                return EmitMinMax(invocation);
             case UnsafeType:
                 return EmitUnsafe(invocation);
             case MemoryMarshalType:
@@ -526,5 +528,65 @@ internal sealed partial class MethodLowering
         var extended = _function.NewRegister();
         Emit(new ExtendInstr(extended, dst, 16, Signed: true, Width.W32));
         return Operand.Reg(extended);
+    }
+
+    /// <summary>
+    /// Math.Min and Math.Max of integers, and Math.Clamp with constant bounds (C# throws when min &gt; max, so those
+    /// must be known): the first value, replaced by the second where it wins a compare of the type's signedness.
+    /// </summary>
+    private Operand EmitMinMax(IInvocationOperation invocation)
+    {
+        var method = invocation.TargetMethod;
+        if (!CheckScalar(method.ReturnType, invocation.Syntax, out var scalar))
+            return Operand.Imm(0);
+        if (scalar.IsPointer || scalar.IsBool)
+            return Fail(DiagnosticCatalog.UnsupportedCall, invocation.Syntax, method.ToDisplayString(), "only integer overloads have an eBPF lowering");
+        if (method.Name != "Clamp")
+            return MinMax(method.Name == "Min", scalar, Eval(invocation.Arguments[0].Value), Eval(invocation.Arguments[1].Value));
+
+        var low = Eval(invocation.Arguments[1].Value);
+        var high = Eval(invocation.Arguments[2].Value);
+        if (!low.IsImmediate || !high.IsImmediate)
+        {
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, invocation.Syntax, "Math.Clamp with bounds that are not constants",
+                "C# throws ArgumentException when min > max; write Math.Min(Math.Max(value, min), max)");
+        }
+
+        if (ReplacesWhen(scalar, min: false).Evaluate(scalar.Width, low.Immediate, high.Immediate))
+            return Fail(DiagnosticCatalog.UnsupportedConstruct, invocation.Syntax, "Math.Clamp with min greater than max", "C# throws ArgumentException");
+        var value = Eval(invocation.Arguments[0].Value);
+        return MinMax(min: true, scalar, MinMax(min: false, scalar, value, low), high);
+    }
+
+    // The compare under which b replaces a: b < a for Min, b > a for Max.
+    private static Condition ReplacesWhen(Scalar scalar, bool min) => (min, scalar.Signed) switch
+    {
+        (true, true) => Condition.LtSigned,
+        (true, false) => Condition.LtUnsigned,
+        (false, true) => Condition.GtSigned,
+        _ => Condition.GtUnsigned,
+    };
+
+    private Operand MinMax(bool min, Scalar scalar, Operand a, Operand b)
+    {
+        var width = scalar.Width;
+        var condition = ReplacesWhen(scalar, min);
+        if (a.IsImmediate && b.IsImmediate)
+            return condition.Evaluate(width, b.Immediate, a.Immediate) ? b : a;
+
+        var dst = _function.NewRegister();
+        Assign(dst, a);
+        var takeSecond = _function.NewBlockDetached();
+        var join = _function.NewBlockDetached();
+        var branch = b.IsImmediate
+            ? new BranchTerm(condition.Swap(), width, dst, FitImmediate(b, width), takeSecond, join)
+            : new BranchTerm(condition, width, b.Register, Operand.Reg(dst), takeSecond, join);
+        if (_current.Terminator is null)
+            _current.Terminator = branch with { Source = _source };
+        StartBlock(takeSecond);
+        Assign(dst, b);
+        JumpTo(join);
+        StartBlock(join);
+        return Operand.Reg(dst);
     }
 }
