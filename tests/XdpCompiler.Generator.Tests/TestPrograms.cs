@@ -17,7 +17,7 @@ public static class TestPrograms
         "IntTypes", "SignExtension", "WrapOverflow", "VariableShifts", "SignedCompares", "WideConstants", "Ternaries",
         "LogicChains", "NestedIfs", "SpillAcrossCall", "ManySpills", "PacketRewrite", "MapByPacketByte", "IncDec",
         "ByteSwaps", "PointerIndexing", "ElevenLive", "Helpers", "Loops", "Switches", "SignedDivision", "StackStructs", "Atomics", "HelperCalls", "Generics", "Unrolled", "Globals", "MapKinds", "Checksums", "Tracing", "DevMapRedirect", "UnsafeAccess", "StructParameters", "Subprograms",
-        "LruMaps", "LpmRoutes", "TailCalls", "RingEvents", "MapZoo", "UdpEcho", "SwapFields", "Divisions", "MinMax",
+        "LruMaps", "LpmRoutes", "TailCalls", "RingEvents", "MapZoo", "UdpEcho", "SwapFields", "Divisions", "MinMax", "BitOps",
     };
 
     // Programs/FibRouter.cs and Programs/SectionKinds.cs are not in these sets: a route lookup answers from the host's

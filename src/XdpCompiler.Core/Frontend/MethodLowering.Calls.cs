@@ -47,6 +47,9 @@ internal sealed partial class MethodLowering
                 return EmitByteSwap(invocation);
             case "System.Math" when method.Name is "Min" or "Max" or "Clamp":
                 return EmitMinMax(invocation);
+            case "System.Numerics.BitOperations" when method.Name is "RotateLeft" or "RotateRight" or "PopCount" or "LeadingZeroCount"
+                or "TrailingZeroCount" or "Log2":
+                return EmitBitOperation(invocation);
             case UnsafeType:
                 return EmitUnsafe(invocation);
             case MemoryMarshalType:
@@ -588,5 +591,59 @@ internal sealed partial class MethodLowering
         JumpTo(join);
         StartBlock(join);
         return Operand.Reg(dst);
+    }
+
+    /// <summary>
+    /// BitOperations without an eBPF instruction of their own: rotations are two shifts and an or (C# masks the count,
+    /// so a rotation by 0 or by the width is the value itself); PopCount is the classic SWAR sum of bit fields; the zero
+    /// counts and Log2 reduce to it (TrailingZeroCount(x) = PopCount(~x &amp; (x - 1)), LeadingZeroCount fills the bits
+    /// below the highest set one first). Each agrees with .NET at 0: 32 or 64 zeros, Log2(0) = 0.
+    /// </summary>
+    private Operand EmitBitOperation(IInvocationOperation invocation)
+    {
+        var method = invocation.TargetMethod;
+        var argument = invocation.Arguments[0].Value;
+        if (!CheckScalar(argument.Type!, argument.Syntax, out var scalar))
+            return Operand.Imm(0);
+        var syntax = invocation.Syntax;
+        var bits = scalar.Size * 8;
+        Operand Op(BinaryOp op, Operand left, Operand right) => EmitArithmetic(op, scalar, left, right, syntax);
+        Operand Imm(ulong value) => Operand.Imm(bits == 64 ? unchecked((long)value) : (long)(value & 0xFFFF_FFFF));
+        var value = Eval(argument);
+
+        switch (method.Name)
+        {
+            case "RotateLeft" or "RotateRight":
+            {
+                var count = Eval(invocation.Arguments[1].Value);
+                var other = count.IsImmediate ? Operand.Imm(bits - count.Immediate) : Op(BinaryOp.Sub, Operand.Imm(bits), count);
+                var (first, second) = method.Name == "RotateLeft" ? (count, other) : (other, count);
+                return Op(BinaryOp.Or, Op(BinaryOp.Shl, value, first), Op(BinaryOp.ShrUnsigned, value, second));
+            }
+            case "PopCount":
+                return PopCount(value);
+            case "TrailingZeroCount":
+                return PopCount(Op(BinaryOp.And, Op(BinaryOp.Xor, value, Imm(ulong.MaxValue)), Op(BinaryOp.Sub, value, Operand.Imm(1))));
+            case "LeadingZeroCount":
+                return Op(BinaryOp.Sub, Operand.Imm(bits), PopCount(FillDown(value)));
+            default:
+                // Log2(x) = (bits - 1) - LeadingZeroCount(x | 1).
+                return Op(BinaryOp.Sub, Operand.Imm(bits - 1), Op(BinaryOp.Sub, Operand.Imm(bits), PopCount(FillDown(Op(BinaryOp.Or, value, Operand.Imm(1))))));
+        }
+
+        Operand FillDown(Operand x)
+        {
+            for (var shift = 1; shift < bits; shift <<= 1)
+                x = Op(BinaryOp.Or, x, Op(BinaryOp.ShrUnsigned, x, Operand.Imm(shift)));
+            return x;
+        }
+
+        Operand PopCount(Operand x)
+        {
+            x = Op(BinaryOp.Sub, x, Op(BinaryOp.And, Op(BinaryOp.ShrUnsigned, x, Operand.Imm(1)), Imm(0x5555_5555_5555_5555)));
+            x = Op(BinaryOp.Add, Op(BinaryOp.And, x, Imm(0x3333_3333_3333_3333)), Op(BinaryOp.And, Op(BinaryOp.ShrUnsigned, x, Operand.Imm(2)), Imm(0x3333_3333_3333_3333)));
+            x = Op(BinaryOp.And, Op(BinaryOp.Add, x, Op(BinaryOp.ShrUnsigned, x, Operand.Imm(4))), Imm(0x0F0F_0F0F_0F0F_0F0F));
+            return Op(BinaryOp.ShrUnsigned, Op(BinaryOp.Mul, x, Imm(0x0101_0101_0101_0101)), Operand.Imm(bits - 8));
+        }
     }
 }
