@@ -54,6 +54,8 @@ public sealed class DiagnosticTests
     [InlineData("long s = ctx.RxQueueIndex; long t = s % {|XDP0001:s|};")]
     [InlineData("uint q = ctx.RxQueueIndex; uint r = 0; if (q > 5) r = 100 / ({|XDP0001:q - 6|});")]
     [InlineData("uint q = ctx.RxQueueIndex; uint d = q; if (q != 0) d = 100 / {|XDP0001:d|};")]
+    [InlineData("int x = (byte)ctx.RxQueueIndex; int d = (int)ctx.RxQueueIndex; if (d != 0) x = x / {|XDP0001:d|};")]
+    [InlineData("int x = (int)ctx.RxQueueIndex; int d = (byte)ctx.IngressIfindex; if (d > 0) x = x / {|XDP0001:d|};")]
     [InlineData("int? n = {|XDP0007:(int)ctx.RxQueueIndex|};")]
     [InlineData("var t = {|XDP0001:(ctx.RxQueueIndex, 1)|};")]
     [InlineData("Span<byte> s = {|XDP0001:stackalloc byte[4]|};")]
@@ -85,6 +87,9 @@ public sealed class DiagnosticTests
     [InlineData("uint q = ctx.RxQueueIndex; if (q == 0) return XdpAction.Pass; return 100 % q > 3 ? XdpAction.Drop : XdpAction.Pass;")]
     [InlineData("uint q = ctx.RxQueueIndex; return 100 / (q | 1) > 3 ? XdpAction.Drop : XdpAction.Pass;")]
     [InlineData("ulong q = (ulong)(byte)ctx.RxQueueIndex + 1; return 1000 / q > 3 ? XdpAction.Drop : XdpAction.Pass;")]
+    [InlineData("int x = (byte)ctx.RxQueueIndex; int d = (byte)(ctx.RxQueueIndex >> 8); if (d > 0) return x / d > 3 ? XdpAction.Drop : XdpAction.Pass; return XdpAction.Tx;")]
+    [InlineData("int x = (byte)ctx.RxQueueIndex; int d = (int)ctx.RxQueueIndex; if (d >= 1) return x % d > 3 ? XdpAction.Drop : XdpAction.Pass; return XdpAction.Tx;")]
+    [InlineData("long x = (ushort)ctx.RxQueueIndex; return x / ((byte)ctx.IngressIfindex + 1L) > 3 ? XdpAction.Drop : XdpAction.Pass;")]
     [InlineData("uint q = ctx.RxQueueIndex; uint r = q > 7 ? 100 / q : 0; return r > 3 ? XdpAction.Drop : XdpAction.Pass;")]
     public void DivisionByADivisorProvedNonZeroCompiles(string body)
     {

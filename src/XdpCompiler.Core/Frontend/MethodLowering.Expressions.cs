@@ -106,18 +106,15 @@ internal sealed partial class MethodLowering
                 "C# throws DivideByZeroException where eBPF yields 0");
         }
 
-        if (op is SignedDivide or SignedRemainder && !right.IsImmediate)
+        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned or SignedDivide or SignedRemainder && !right.IsImmediate)
         {
-            return Fail(DiagnosticCatalog.UnsupportedConstruct, rightSyntax, "Signed division by a variable",
-                "it needs the divisor's sign and C# throws for MinValue / -1; when both values are non-negative, divide them as uint or ulong (a non-zero divisor, tested first), or divide by a constant");
-        }
-
-        if (op is BinaryOp.DivUnsigned or BinaryOp.ModUnsigned && !right.IsImmediate)
-        {
-            // Proved non-zero (or reported) once the whole method is lowered: see CheckDivisors.
+            // Proved non-zero (and, when signed, non-negative) or reported once the whole method is lowered: see
+            // CheckDivisors.
+            var signed = op is SignedDivide or SignedRemainder;
+            var unsigned = op is BinaryOp.DivUnsigned or SignedDivide ? BinaryOp.DivUnsigned : BinaryOp.ModUnsigned;
             var quotient = _function.NewRegister();
-            Emit(new BinaryInstr(op, width, quotient, ToRegister(left), right));
-            RequireNonZeroDivisor(rightSyntax);
+            Emit(new BinaryInstr(unsigned, width, quotient, ToRegister(left), right));
+            RequireNonZeroDivisor(rightSyntax, signed);
             return Operand.Reg(quotient);
         }
 

@@ -31,7 +31,13 @@ public static unsafe partial class Divisions
         uint scaled = (uint)small / e;
         byte f = data[33];
         uint last = f > 2 ? scaled % f : scaled;
-        *(uint*)(data + 36) = result + last;
+        // Signed values that cannot be negative divide as unsigned ones.
+        int count = data[34];
+        int per = data[35];
+        int average = per > 0 ? count / per : -1;
+        long total = *(ushort*)(data + 46);
+        long rest = total % (data[34] + 1L);
+        *(uint*)(data + 36) = result + last + (uint)average + (uint)rest;
         *(ulong*)(data + 40) = byPlusOne ^ odd;
         return (last & 1) == 0 ? XdpAction.Pass : XdpAction.Tx;
     }
