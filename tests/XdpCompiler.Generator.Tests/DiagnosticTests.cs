@@ -56,6 +56,8 @@ public sealed class DiagnosticTests
     [InlineData("uint q = ctx.RxQueueIndex; uint d = q; if (q != 0) d = 100 / {|XDP0001:d|};")]
     [InlineData("int x = (byte)ctx.RxQueueIndex; int d = (int)ctx.RxQueueIndex; if (d != 0) x = x / {|XDP0001:d|};")]
     [InlineData("int x = (int)ctx.RxQueueIndex; int d = (byte)ctx.IngressIfindex; if (d > 0) x = x / {|XDP0001:d|};")]
+    [InlineData("int x = (byte)ctx.RxQueueIndex; int d = (int)ctx.IngressIfindex; if (d == -5) x = 100 / {|XDP0001:d|};")]
+    [InlineData("int x = (byte)ctx.RxQueueIndex; long d = (int)ctx.IngressIfindex; if (d != -5) return XdpAction.Tx; x = (int)(100 % {|XDP0001:d|});")]
     [InlineData("int? n = {|XDP0007:(int)ctx.RxQueueIndex|};")]
     [InlineData("var t = {|XDP0001:(ctx.RxQueueIndex, 1)|};")]
     [InlineData("Span<byte> s = {|XDP0001:stackalloc byte[4]|};")]
@@ -80,6 +82,30 @@ public sealed class DiagnosticTests
         Assert.Equal(expected, actual);
         Assert.All(run.Diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
         Assert.Empty(run.Objects);
+    }
+
+    [Fact]
+    public void DivisionInAnOutOfLineMethodIsCheckedToo()
+    {
+        var (source, expected) = Parse("""
+            using System.Runtime.CompilerServices;
+            using XdpCompiler;
+
+            public static partial class Sub
+            {
+                [XdpProgram("xdp_sub")]
+                public static XdpAction Run(XdpContext ctx) => Div(ctx.RxQueueIndex, 3) + Safe(ctx.RxQueueIndex, ctx.IngressIfindex) > 9 ? XdpAction.Drop : XdpAction.Pass;
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                static uint Div(uint a, uint b) => a / {|XDP0001:b|};
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                static uint Safe(uint a, uint b) => b == 0 ? 0 : a % b;
+            }
+            """);
+        var run = GeneratorHarness.Run(("/src/Sub.cs", source));
+        Assert.Equal(expected, run.Diagnostics.Where(d => d.Id.StartsWith("XDP", StringComparison.Ordinal))
+            .Select(d => (d.Id, d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).ToList());
     }
 
     [Theory]

@@ -77,6 +77,19 @@ internal sealed partial class MethodLowering
         return (ones & Bits.Of(division.Width)) != 0;
     }
 
+    /// <summary>
+    /// The one value an equality edge lets through ("d == c" taken, "d != c" not taken), when it is a value a signed
+    /// divisor must not have (zero or negative): checking 0, -1 and MinValue is enough for compares that split the
+    /// values in runs, not for an edge that admits a single constant.
+    /// </summary>
+    private static IEnumerable<long> SingleValue(BranchTerm branch, bool taken, long[] excluded)
+    {
+        if (excluded.Length == 1 || !(branch.Condition == Condition.Eq && taken || branch.Condition == Condition.Ne && !taken))
+            return [];
+        var value = branch.Width == Width.W32 ? unchecked((int)branch.Right.Immediate) : branch.Right.Immediate;
+        return value <= 0 ? [value] : [];
+    }
+
     /// <summary>A branch on the only way in that goes this way for none of the <paramref name="excluded"/> divisor values.</summary>
     private bool Guarded(BinaryInstr division, IrBlock block, Dictionary<IrBlock, List<IrBlock>> predecessors, long[] excluded)
     {
@@ -95,7 +108,7 @@ internal sealed partial class MethodLowering
                 // at most two runs, so checking 0 (and, for a signed divisor, -1 and MinValue) covers them. A 32-bit
                 // test of a 64-bit divisor only rules out zero: its low half is not zero, so neither is the whole.
                 var taken = branch.True == current;
-                if (excluded.All(value => branch.Condition.Evaluate(branch.Width, value, branch.Right.Immediate) != taken))
+                if (excluded.Concat(SingleValue(branch, taken, excluded)).All(value => branch.Condition.Evaluate(branch.Width, value, branch.Right.Immediate) != taken))
                     return true;
             }
 

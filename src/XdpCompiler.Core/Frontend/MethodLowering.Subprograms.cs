@@ -158,6 +158,7 @@ internal sealed partial class MethodLowering
         }
 
         _function.RemoveUnreachableBlocks();
+        CheckDivisors();
         return _function;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using XdpCompiler;
 
 public static unsafe partial class Divisions
@@ -37,8 +38,12 @@ public static unsafe partial class Divisions
         int average = per > 0 ? count / per : -1;
         long total = *(ushort*)(data + 46);
         long rest = total % (data[34] + 1L);
-        *(uint*)(data + 36) = result + last + (uint)average + (uint)rest;
+        *(uint*)(data + 36) = result + last + (uint)average + (uint)rest + Ratio(a, data[44]) + Ratio(a, (uint)data[45] + 1);
         *(ulong*)(data + 40) = byPlusOne ^ odd;
         return (last & 1) == 0 ? XdpAction.Pass : XdpAction.Tx;
     }
+
+    // Out of line: the divisor is proved in the function's own code.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static uint Ratio(uint total, uint part) => part == 0 ? 0 : total / part;
 }
