@@ -547,6 +547,8 @@ internal sealed partial class MethodLowering
         if (method.Name != "Clamp")
             return MinMax(method.Name == "Min", scalar, Eval(invocation.Arguments[0].Value), Eval(invocation.Arguments[1].Value));
 
+        // C# evaluates the arguments in order: the value before the bounds.
+        var value = Eval(invocation.Arguments[0].Value);
         var low = Eval(invocation.Arguments[1].Value);
         var high = Eval(invocation.Arguments[2].Value);
         if (!low.IsImmediate || !high.IsImmediate)
@@ -557,7 +559,6 @@ internal sealed partial class MethodLowering
 
         if (ReplacesWhen(scalar, min: false).Evaluate(scalar.Width, low.Immediate, high.Immediate))
             return Fail(DiagnosticCatalog.UnsupportedConstruct, invocation.Syntax, "Math.Clamp with min greater than max", "C# throws ArgumentException");
-        var value = Eval(invocation.Arguments[0].Value);
         return MinMax(min: true, scalar, MinMax(min: false, scalar, value, low), high);
     }
 
