@@ -27,12 +27,7 @@ internal sealed partial class MethodLowering
         if (_divisions.Count == 0)
             return;
         var facts = new ValueFacts(_function);
-        var predecessors = _function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
-        foreach (var block in _function.Blocks)
-        {
-            foreach (var successor in block.Successors.Distinct())
-                predecessors[successor].Add(block);
-        }
+        var predecessors = _function.Predecessors();
 
         foreach (var (division, divisor, signed) in _divisions)
         {

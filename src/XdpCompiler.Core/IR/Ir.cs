@@ -267,6 +267,22 @@ public static class IrFunctionExtensions
     /// <summary>A block that is not yet in the layout; the frontend places it when it starts filling it.</summary>
     public static IrBlock NewBlockDetached(this IrFunction function) => new(function.NextBlockId++);
 
+    /// <summary>Each block's predecessors, each listed once (a branch with both edges to one block counts once).</summary>
+    public static Dictionary<IrBlock, List<IrBlock>> Predecessors(this IrFunction function)
+    {
+        var predecessors = function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
+        foreach (var block in function.Blocks)
+        {
+            foreach (var successor in block.Successors.Distinct())
+            {
+                if (predecessors.TryGetValue(successor, out var list))
+                    list.Add(block);
+            }
+        }
+
+        return predecessors;
+    }
+
     /// <summary>Drops blocks no path from the entry reaches (code after a return).</summary>
     public static void RemoveUnreachableBlocks(this IrFunction function)
     {

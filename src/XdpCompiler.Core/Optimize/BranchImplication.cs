@@ -14,12 +14,7 @@ internal static class BranchImplication
 {
     public static void Run(IrFunction function)
     {
-        var predecessors = function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
-        foreach (var block in function.Blocks)
-        {
-            foreach (var successor in block.Successors.Distinct())
-                predecessors[successor].Add(block);
-        }
+        var predecessors = function.Predecessors();
 
         var changed = false;
         foreach (var block in function.Blocks)

@@ -32,15 +32,7 @@ internal static class ConstantDiamonds
         var blocks = function.Blocks;
         if (blocks.Count < 4)
             return false;
-        var predecessors = blocks.ToDictionary(b => b, _ => new List<IrBlock>());
-        foreach (var block in blocks)
-        {
-            foreach (var successor in block.Successors.Distinct())
-            {
-                if (predecessors.TryGetValue(successor, out var list))
-                    list.Add(block);
-            }
-        }
+        var predecessors = function.Predecessors();
 
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
         Dictionary<IrBlock, IrBlock?>? dominator = null;

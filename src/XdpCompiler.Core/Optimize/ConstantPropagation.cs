@@ -17,12 +17,7 @@ internal static class ConstantPropagation
     {
         if (function.Blocks.Count == 0)
             return;
-        var predecessors = function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
-        foreach (var block in function.Blocks)
-        {
-            foreach (var successor in block.Successors.Distinct())
-                predecessors[successor].Add(block);
-        }
+        var predecessors = function.Predecessors();
 
         // What is known on leaving each block; a block not yet reached has no entry (it constrains nothing).
         var exits = new Dictionary<IrBlock, Dictionary<int, long>>();
@@ -73,25 +68,7 @@ internal static class ConstantPropagation
     {
         if (block == function.Blocks[0])
             return new Dictionary<int, long>();
-        Dictionary<int, long>? state = null;
-        foreach (var predecessor in predecessors[block])
-        {
-            if (!exits.TryGetValue(predecessor, out var exit))
-                continue;
-            if (state is null)
-            {
-                state = new Dictionary<int, long>(exit);
-                continue;
-            }
-
-            foreach (var register in state.Keys.ToList())
-            {
-                if (!exit.TryGetValue(register, out var value) || value != state[register])
-                    state.Remove(register);
-            }
-        }
-
-        return state;
+        return DataFlow.Intersect(predecessors[block].Where(exits.ContainsKey).Select(p => exits[p]), (a, b) => a == b);
     }
 
     private static void Transfer(IrInstr instruction, Dictionary<int, long> state)

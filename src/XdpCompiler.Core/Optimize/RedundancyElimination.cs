@@ -22,12 +22,7 @@ internal static class RedundancyElimination
 
         bool Stable(int register) => register == Reg.R10 || !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
 
-        var predecessors = function.Blocks.ToDictionary(b => b, _ => new List<IrBlock>());
-        foreach (var block in function.Blocks)
-        {
-            foreach (var successor in block.Successors)
-                predecessors[successor].Add(block);
-        }
+        var predecessors = function.Predecessors();
 
         // Available expressions at block exits, iterated to a fixed point from "everything" (null) downward.
         var exits = function.Blocks.ToDictionary(b => b, _ => (Dictionary<string, Available>?)null);
@@ -65,25 +60,9 @@ internal static class RedundancyElimination
     {
         if (block == function.Blocks[0])
             return new Dictionary<string, Available>();
-        Dictionary<string, Available>? result = null;
-        foreach (var predecessor in predecessors[block])
-        {
-            if (exits[predecessor] is not { } exit)
-                continue; // not computed yet: the optimistic "everything"
-            if (result is null)
-            {
-                result = new Dictionary<string, Available>(exit);
-                continue;
-            }
-
-            foreach (var key in result.Keys.ToList())
-            {
-                if (!exit.TryGetValue(key, out var other) || other.Register != result[key].Register)
-                    result.Remove(key);
-            }
-        }
-
-        return result ?? new Dictionary<string, Available>();
+        // A predecessor not computed yet stands for the optimistic "everything".
+        var computed = predecessors[block].Select(p => exits[p]).Where(e => e is not null).Select(e => e!);
+        return DataFlow.Intersect(computed, (a, b) => a.Register == b.Register) ?? new Dictionary<string, Available>();
     }
 
     private static void Transfer(IrInstr instruction, Dictionary<string, Available> available, Func<int, bool> stable, Action<IrInstr>? rewrite)
