@@ -39,19 +39,8 @@ internal static class DemandedBits
         }
         while (changed);
 
-        var definitions = new Dictionary<int, List<IrInstr>>();
-        foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
-        {
-            foreach (var def in Liveness.Defs(instruction))
-            {
-                if (!definitions.TryGetValue(def, out var list))
-                    definitions[def] = list = new List<IrInstr>();
-                list.Add(instruction);
-            }
-        }
-
-        IrInstr? Single(int register) =>
-            !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var list) && list.Count == 1 ? list[0] : null;
+        // Definitions as they are before any rewrite below: each rewrite keeps its register's value on the bits read.
+        var facts = new ValueFacts(function);
 
         foreach (var block in function.Blocks)
         {
@@ -59,7 +48,7 @@ internal static class DemandedBits
             for (var j = block.Instructions.Count - 1; j >= 0; j--)
             {
                 var instruction = block.Instructions[j];
-                var rewritten = Rewrite(instruction, demand, Single);
+                var rewritten = Rewrite(instruction, demand, facts);
                 Transfer(instruction, demand);
                 if (rewritten is null)
                     block.Instructions.RemoveAt(j);
@@ -173,7 +162,7 @@ internal static class DemandedBits
     }
 
     /// <summary>The instruction to keep (itself, a cheaper equivalent on the demanded bits), or null to delete it.</summary>
-    private static IrInstr? Rewrite(IrInstr instruction, Dictionary<int, ulong> demand, Func<int, IrInstr?> single)
+    private static IrInstr? Rewrite(IrInstr instruction, Dictionary<int, ulong> demand, ValueFacts facts)
     {
         var defs = Liveness.Defs(instruction);
         if (!IsPure(instruction) || defs.Count != 1 || Ir.IsPhysical(defs[0]))
@@ -191,8 +180,8 @@ internal static class DemandedBits
                 return Copy(m.Dst, m.Src, Width.W64);
             case MovInstr m when m.Dst == m.Src && m.Width == Width.W64:
                 return null;
-            case BinaryInstr { Op: BinaryOp.ShrUnsigned, Right.IsImmediate: true } shift when Through(shift.Left, single) is SwapInstr swap &&
-                single(swap.Src) is not null && ShiftedSwap(shift, swap, result) is { } unswapped:
+            case BinaryInstr { Op: BinaryOp.ShrUnsigned, Right.IsImmediate: true } shift when facts.DefinitionThroughCopies(shift.Left) is SwapInstr swap &&
+                facts.Single(swap.Src) && ShiftedSwap(shift, swap, result) is { } unswapped:
                 return unswapped;
             case BinaryInstr { Right.IsImmediate: true } b:
             {
@@ -216,15 +205,6 @@ internal static class DemandedBits
             default:
                 return instruction;
         }
-    }
-
-    /// <summary>The single definition of a register, looking through 64-bit copies of single-definition registers.</summary>
-    private static IrInstr? Through(int register, Func<int, IrInstr?> single)
-    {
-        var definition = single(register);
-        for (var guard = 0; guard < 8 && definition is MovInstr { Width: Width.W64 } copy; guard++)
-            definition = single(copy.Src);
-        return definition;
     }
 
     /// <summary>

@@ -48,10 +48,7 @@ internal static class RangeFolding
     /// </summary>
     private static bool KeepsEverything(BinaryInstr mask, ValueFacts facts)
     {
-        var source = facts.Definition(mask.Left);
-        for (var guard = 0; guard < 8 && source is MovInstr { Width: Width.W64 } copy; guard++)
-            source = facts.Definition(copy.Src);
-        if (source is not LoadInstr { Size: not MemSize.DW } load)
+        if (facts.DefinitionThroughCopies(mask.Left) is not LoadInstr { Size: not MemSize.DW } load)
             return false;
         var kept = Bits.Immediate(mask.Width, mask.Right.Immediate);
         return (Bits.Low(load.Size.Bits()) & ~kept) == 0;

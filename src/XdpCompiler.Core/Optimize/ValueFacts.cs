@@ -116,6 +116,15 @@ internal sealed class ValueFacts
 
     public IrInstr? Definition(int register) => Single(register) ? _definitions[register][0] : null;
 
+    /// <summary>The single definition of a register, looking through 64-bit copies of single-definition registers.</summary>
+    public IrInstr? DefinitionThroughCopies(int register)
+    {
+        var definition = Definition(register);
+        for (var guard = 0; guard < 8 && definition is MovInstr { Width: Width.W64 } copy; guard++)
+            definition = Definition(copy.Src);
+        return definition;
+    }
+
     public Interval Range(int register)
     {
         if (Ir.IsPhysical(register) || !_definitions.TryGetValue(register, out var definitions))
