@@ -47,17 +47,9 @@ internal static class BlockLayout
                 case JumpTerm jump when jump.Target != next:
                     cost++;
                     break;
-                case BranchTerm branch:
-                {
-                    var (condition, taken, fallthrough) = branch.True == next
-                        ? (branch.Condition.Negate(), branch.False, branch.True)
-                        : (branch.Condition, branch.True, branch.False);
-                    if (condition == Condition.Clear)
-                        (taken, fallthrough) = (fallthrough, taken);
-                    if (fallthrough != next)
-                        cost++;
+                case BranchTerm branch when CodeEmitter.Orient(branch, next).Fallthrough != next:
+                    cost++;
                     break;
-                }
             }
         }
 

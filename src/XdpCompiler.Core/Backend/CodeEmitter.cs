@@ -272,6 +272,19 @@ internal sealed class CodeEmitter
         }
     }
 
+    /// <summary>
+    /// The jump a branch becomes when <paramref name="next"/> follows it: the condition, the target it jumps to, and
+    /// the one it continues to (past a goto when that is not <paramref name="next"/>). There is no "jump if clear":
+    /// it jumps on set to the other target instead.
+    /// </summary>
+    internal static (Condition Condition, IrBlock Taken, IrBlock Fallthrough) Orient(BranchTerm branch, IrBlock? next)
+    {
+        var (condition, taken, fallthrough) = branch.True == next
+            ? (branch.Condition.Negate(), branch.False, branch.True)
+            : (branch.Condition, branch.True, branch.False);
+        return condition == Condition.Clear ? (Condition.Set, fallthrough, taken) : (condition, taken, fallthrough);
+    }
+
     private void Lower(Terminator terminator, IrBlock? next)
     {
         switch (terminator)
@@ -285,16 +298,7 @@ internal sealed class CodeEmitter
                 break;
             case BranchTerm branch:
             {
-                var (condition, taken, fallthrough) = branch.True == next
-                    ? (branch.Condition.Negate(), branch.False, branch.True)
-                    : (branch.Condition, branch.True, branch.False);
-                if (condition == Condition.Clear)
-                {
-                    // No "jump if clear" exists: jump on set to the other target and let the clear case continue,
-                    // past a jump to its own target when that is not next.
-                    (condition, taken, fallthrough) = (Condition.Set, fallthrough, taken);
-                }
-
+                var (condition, taken, fallthrough) = Orient(branch, next);
                 var op = JumpOf(condition);
                 var left = P(branch.Left);
                 Instruction instruction;
