@@ -92,26 +92,12 @@ internal sealed partial class MethodLowering
         var index = block.Instructions.IndexOf(division);
         if (block.Instructions.Take(index).Any(i => Liveness.Defs(i).Contains(divisor)))
             return false;
-        var current = block;
-        for (var depth = 0; depth < GuardSearchDepth && current != _function.Blocks[0] && predecessors[current].Count == 1; depth++)
-        {
-            var earlier = predecessors[current][0];
-            if (earlier.Terminator is BranchTerm { Right.IsImmediate: true } branch && branch.True != branch.False && branch.Left == divisor &&
-                (branch.Width == division.Width || branch.Width == Width.W32 && excluded.Length == 1))
-            {
-                // Would an excluded divisor have gone the other way? Compares against one constant split the values in
-                // at most two runs, so checking 0 (and, for a signed divisor, -1 and MinValue) covers them. A 32-bit
-                // test of a 64-bit divisor only rules out zero: its low half is not zero, so neither is the whole.
-                var taken = branch.True == current;
-                if (excluded.Concat(SingleValue(branch, taken, excluded)).All(value => branch.Condition.Evaluate(branch.Width, value, branch.Right.Immediate) != taken))
-                    return true;
-            }
-
-            if (earlier.Instructions.Any(i => Liveness.Defs(i).Contains(divisor)))
-                return false;
-            current = earlier;
-        }
-
-        return false;
+        // Would an excluded divisor have gone the other way? Compares against one constant split the values in at most
+        // two runs, so checking 0 (and, for a signed divisor, -1 and MinValue) covers them. A 32-bit test of a 64-bit
+        // divisor only rules out zero: its low half is not zero, so neither is the whole.
+        return BranchImplication.GuardsOnTheWayIn(_function, block, divisor, predecessors, GuardSearchDepth).Any(guard =>
+            (guard.Branch.Width == division.Width || guard.Branch.Width == Width.W32 && excluded.Length == 1) &&
+            excluded.Concat(SingleValue(guard.Branch, guard.Taken, excluded))
+                .All(value => guard.Branch.Condition.Evaluate(guard.Branch.Width, value, guard.Branch.Right.Immediate) != guard.Taken));
     }
 }

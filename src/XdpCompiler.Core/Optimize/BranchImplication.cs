@@ -21,21 +21,14 @@ internal static class BranchImplication
         {
             if (block.Terminator is not BranchTerm branch || !branch.Right.IsImmediate || Writes(block, branch.Left))
                 continue;
-            var current = block;
-            for (var depth = 0; depth < 8 && current != function.Blocks[0] && predecessors[current].Count == 1; depth++)
+            foreach (var (earlier, earlierTaken) in GuardsOnTheWayIn(function, block, branch.Left, predecessors, depth: 8))
             {
-                var single = predecessors[current][0];
-                if (single.Terminator is BranchTerm earlier && earlier.True != earlier.False && earlier.Left == branch.Left &&
-                    earlier.Right.IsImmediate && earlier.Width == branch.Width && Implied(earlier, earlier.True == current, branch) is { } taken)
+                if (earlier.Width == branch.Width && Implied(earlier, earlierTaken, branch) is { } taken)
                 {
                     block.Terminator = new JumpTerm(taken ? branch.True : branch.False) { Source = branch.Source };
                     changed = true;
                     break;
                 }
-
-                if (Writes(single, branch.Left))
-                    break;
-                current = single;
             }
         }
 
@@ -43,7 +36,28 @@ internal static class BranchImplication
             function.RemoveUnreachableBlocks();
     }
 
-    private static bool Writes(IrBlock block, int register) => block.Instructions.Any(i => Liveness.Defs(i).Contains(register));
+    /// <summary>
+    /// The branches of <paramref name="register"/> against a constant that every path into <paramref name="block"/>
+    /// has passed, nearest first, with the way each went: up the chain of single predecessors (at most
+    /// <paramref name="depth"/>), stopping at the entry, at a block with several ways in, or at a write to the register
+    /// (whoever asks checks <paramref name="block"/> itself).
+    /// </summary>
+    internal static IEnumerable<(BranchTerm Branch, bool Taken)> GuardsOnTheWayIn(IrFunction function, IrBlock block, int register,
+        Dictionary<IrBlock, List<IrBlock>> predecessors, int depth)
+    {
+        var current = block;
+        for (var step = 0; step < depth && current != function.Blocks[0] && predecessors[current].Count == 1; step++)
+        {
+            var earlier = predecessors[current][0];
+            if (earlier.Terminator is BranchTerm { Right.IsImmediate: true } branch && branch.True != branch.False && branch.Left == register)
+                yield return (branch, branch.True == current);
+            if (Writes(earlier, register))
+                yield break;
+            current = earlier;
+        }
+    }
+
+    internal static bool Writes(IrBlock block, int register) => block.Instructions.Any(i => Liveness.Defs(i).Contains(register));
 
     /// <summary>What <paramref name="branch"/> decides after <paramref name="earlier"/> went the given way, if that settles it.</summary>
     private static bool? Implied(BranchTerm earlier, bool earlierTaken, BranchTerm branch)
