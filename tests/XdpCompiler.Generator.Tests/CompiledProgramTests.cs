@@ -32,6 +32,25 @@ public sealed class CompiledProgramTests
         Snapshot.Verify(listing, name: name);
     }
 
+    [Theory]
+    [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
+    public void ForwardJumpsToAnExitGoToTheFirstExit(string name)
+    {
+        // The kernel's JIT puts the epilogue at a function's first exit and makes every later exit a jump to it.
+        foreach (var function in Compile(name).Programs)
+        {
+            var code = function.Instructions.ToList();
+            var firstExit = Enumerable.Range(0, code.Count).FirstOrDefault(i => code[i].IsExit, -1);
+            for (var i = 0; i < code.Count; i++)
+            {
+                if (code[i].IsLoadImm64)
+                    i++;
+                else if (code[i].IsBranch && code[i + 1 + code[i].Offset].IsExit && i < firstExit)
+                    Assert.True(i + 1 + code[i].Offset == firstExit, $"{function.Name}: the jump at {i} goes to the exit at {i + 1 + code[i].Offset}, not the first one at {firstExit}");
+            }
+        }
+    }
+
     [KernelTheory]
     [MemberData(nameof(TestPrograms.All), MemberType = typeof(TestPrograms))]
     public void KernelAcceptsEveryProgram(string name)

@@ -51,9 +51,16 @@ internal sealed class CodeEmitter
             emitter.Lower(block.Terminator!, i + 1 < blocks.Count ? blocks[i + 1] : null);
         }
 
+        // Every exit returns r0, so a jump to one exit may go to any other. The kernel's JIT puts the epilogue at the
+        // function's first exit and turns every later exit into a jump to it: a branch to a later exit would take two
+        // jumps where a branch to the first takes one. Only forward: code without loops keeps no backward jump.
+        var firstExit = emitter._code.FindIndex(i => i.IsExit);
         foreach (var (index, target) in emitter._fixups)
         {
-            var offset = emitter._blockStarts[target] - (index + 1);
+            var destination = emitter._blockStarts[target];
+            if (emitter._code[destination].IsExit && firstExit > index)
+                destination = firstExit;
+            var offset = destination - (index + 1);
             if (offset is < short.MinValue or > short.MaxValue)
                 throw new RegisterAllocationException($"a jump of {offset} instructions does not fit in 16 bits");
             var jump = emitter._code[index];
