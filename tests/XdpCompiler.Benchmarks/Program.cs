@@ -117,50 +117,22 @@ internal static class Bench
             Console.Error.Write($" [warning {warning}]");
         SelfCheck.CompareBehaviour(name, ourLoaded, clangLoaded, options.CheckPackets);
 
-        // Timing loads both objects again, several times: the kernel puts each JIT image at a random offset in its
-        // pack, and where the code lands moves a ~22 ns run by a nanosecond either way, so each timing run averages
-        // over the placements instead of judging either compiler on one draw.
-        var placements = new List<(LoadedBpfObject Ours, LoadedBpfObject Clang)>();
-        try
+        var packet = Packets.Ipv4Udp();
+        var programs = new List<ProgramResult>();
+        foreach (var program in ourObject.Programs.Where(p => p.IsXdp).Select(p => p.Name).Order(StringComparer.Ordinal))
         {
-            for (var i = 0; i < options.Placements; i++)
-            {
-                var ourCopy = BpfObjectLoader.Load(ourObject);
-                try
-                {
-                    placements.Add((ourCopy, BpfObjectLoader.Load(clangObject)));
-                }
-                catch
-                {
-                    ourCopy.Dispose();
-                    throw;
-                }
-            }
+            var (ourNs, clangNs) = Time(ourObject, clangObject, program, packet, options);
+            programs.Add(new ProgramResult(
+                program,
+                InstructionCount(ourObject, program),
+                InstructionCount(clangObject, program),
+                Processed(ourLoaded.Program(program)),
+                Processed(clangLoaded.Program(program)),
+                ourNs,
+                clangNs));
+        }
 
-            var packet = Packets.Ipv4Udp();
-            var programs = new List<ProgramResult>();
-            foreach (var program in ourObject.Programs.Where(p => p.IsXdp).Select(p => p.Name).Order(StringComparer.Ordinal))
-            {
-                var (ourNs, clangNs) = Time(placements.Select(p => (p.Ours.Program(program), p.Clang.Program(program))).ToList(), packet, options);
-                programs.Add(new ProgramResult(
-                    program,
-                    InstructionCount(ourObject, program),
-                    InstructionCount(clangObject, program),
-                    Processed(ourLoaded.Program(program)),
-                    Processed(clangLoaded.Program(program)),
-                    ourNs,
-                    clangNs));
-            }
-            return new ObjectResult(name, ours.Milliseconds, clang.Milliseconds, programs);
-        }
-        finally
-        {
-            foreach (var (ourCopy, clangCopy) in placements)
-            {
-                ourCopy.Dispose();
-                clangCopy.Dispose();
-            }
-        }
+        return new ObjectResult(name, ours.Milliseconds, clang.Milliseconds, programs);
     }
 
     // Instruction slots (ld_imm64 counts two, as in the ELF), with any .text subprograms the program is linked with.
@@ -172,32 +144,38 @@ internal static class Bench
         program.VerifierStats?.ProcessedInstructions
         ?? throw new BenchmarkException($"The kernel's log for {program.Name} had no \"processed N insns\" line.");
 
-    // One timing run is one test run of every placement of each side, averaged; ours and clang's alternate which
-    // goes first, so neither always runs on a warmer cache. The median of the runs is reported.
-    private static (double Ours, double Clang) Time(IReadOnlyList<(LoadedProgram Ours, LoadedProgram Clang)> placements, byte[] packet, Options options)
+    // One timing run loads both objects --placements times afresh and test-runs every load once, ours and clang's
+    // alternating which goes first, so neither always runs on a warmer cache. The kernel puts each JIT image at a
+    // random place, and where the code lands moves a ~22 ns run by a nanosecond or two either way, the same for every
+    // run of that load: fresh loads in every run make the median stand on runs x placements draws, not on the few
+    // that one set of loads would give. The median of the runs is reported.
+    private static (double Ours, double Clang) Time(BpfObject ourObject, BpfObject clangObject, string program, byte[] packet, Options options)
     {
         var ourTimes = new List<double>();
         var clangTimes = new List<double>();
         for (var run = 0; run < options.Runs; run++)
         {
             double ourSum = 0, clangSum = 0;
-            for (var i = 0; i < placements.Count; i++)
+            for (var i = 0; i < options.Placements; i++)
             {
-                var (ours, clang) = placements[i];
+                using var ours = BpfObjectLoader.Load(ourObject);
+                using var clang = BpfObjectLoader.Load(clangObject);
                 if ((run + i) % 2 == 0)
                 {
-                    ourSum += ours.TestRun(packet, options.Repeat).DurationNanoseconds;
-                    clangSum += clang.TestRun(packet, options.Repeat).DurationNanoseconds;
+                    ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
                 }
                 else
                 {
-                    clangSum += clang.TestRun(packet, options.Repeat).DurationNanoseconds;
-                    ourSum += ours.TestRun(packet, options.Repeat).DurationNanoseconds;
+                    clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
                 }
             }
-            ourTimes.Add(ourSum / placements.Count);
-            clangTimes.Add(clangSum / placements.Count);
+
+            ourTimes.Add(ourSum / options.Placements);
+            clangTimes.Add(clangSum / options.Placements);
         }
+
         return (Stats.Median(ourTimes), Stats.Median(clangTimes));
     }
 }
