@@ -8,7 +8,7 @@ internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int
         "  --repeat N     BPF_PROG_TEST_RUN repeat count per timing run (default 1000000)\n" +
         "  --programs A,B only these programs (names of tests/XdpCompiler.Generator.Tests/Programs/*.cs with a C twin)\n" +
         "  --runs N       timing runs per program and compiler; the median is reported (default 5)\n" +
-        "  --placements N loads of each object a timing run averages over (the kernel places each JIT image at random; default 4)\n" +
+        "  --placements N fresh loads of each object a timing run averages over (the kernel places each JIT image at random; default 4)\n" +
         "  --packets N    random packets for the self-check per program (default 2000)\n" +
         "  --keep DIR     also write both objects there (NAME.ours.o, NAME.clang.o) for llvm-objdump-19 -d\n" +
         "  --cpu v3|v4    instruction set for both compilers: our XdpCpu and clang's -mcpu (default v3)";

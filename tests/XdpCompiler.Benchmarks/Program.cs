@@ -158,9 +158,12 @@ internal static class Bench
             double ourSum = 0, clangSum = 0;
             for (var i = 0; i < options.Placements; i++)
             {
-                using var ours = BpfObjectLoader.Load(ourObject);
-                using var clang = BpfObjectLoader.Load(clangObject);
-                if ((run + i) % 2 == 0)
+                // The kernel packs JIT images one after the other: which side loads first (and lands lower) alternates too.
+                var oursFirst = (run + i) % 2 == 0;
+                using var first = BpfObjectLoader.Load(oursFirst ? ourObject : clangObject);
+                using var second = BpfObjectLoader.Load(oursFirst ? clangObject : ourObject);
+                var (ours, clang) = oursFirst ? (first, second) : (second, first);
+                if (oursFirst)
                 {
                     ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
                     clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;

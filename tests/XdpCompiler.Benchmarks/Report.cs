@@ -52,7 +52,7 @@ internal static class Report
         Console.WriteLine();
         Console.WriteLine($"insns: instruction slots in the ELF (ld_imm64 = 2); verifier: the kernel's \"processed N insns\"; " +
             $"ns/pkt: BPF_PROG_TEST_RUN average per run over {options.Repeat:N0} repeats on a 74-byte IPv4/UDP packet, " +
-            $"median of {options.Runs} runs, each the mean over {options.Placements} loads of the object.");
+            $"median of {options.Runs} runs, each the mean over {options.Placements} fresh loads of each object.");
         Console.WriteLine("compile ms: ours = ObjectCompiler.CompileAll on a bound compilation (warm, in process); clang = the whole clang-19 process.");
     }
 
