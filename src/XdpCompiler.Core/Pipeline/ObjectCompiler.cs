@@ -173,6 +173,7 @@ public static class ObjectCompiler
         ReturnMerging.Run(function);
         ReturnHoisting.Run(function);
         ConstantDiamonds.Run(function);
+        CallSinking.Run(function);
         OperandCommutation.Run(function);
         BlockLayout.Run(function);
 

@@ -249,6 +249,48 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void CallSinkingMovesAGroupOfComputationsPastTheCallWhenFewerValuesCrossIt()
+    {
+        // v21, v22 and v24 cross the lookup; computed after it, only their input v20 does.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW),
+                new ConstInstr(23, 0x1_0000_0003), new BinaryInstr(BinaryOp.Mul, Width.W64, 21, 20, Operand.Reg(23)),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 22, 20, Operand.Imm(5)), new ExtendInstr(24, 20, 32, Signed: false, Width.W64),
+                new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Imm(0)), new ConstInstr(Reg.R1, 7), new CallInstr(1, 1),
+                new MovInstr(25, Reg.R0, Width.W64))
+            .End(0, new BranchTerm(Condition.Eq, Width.W64, 25, Zero, ir[1], ir[2]));
+        ir.Add(1, new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Reg(21)), new StoreInstr(Reg.R10, -16, MemSize.DW, Operand.Reg(22))).End(1, new JumpTerm(ir[2]));
+        ir.Add(2, new StoreInstr(Reg.R10, -24, MemSize.DW, Operand.Reg(24))).Return(2, 2);
+        CallSinking.Run(ir.Function);
+        Assert.Contains(IrBuilder.Lines(
+            "  call 1/1",
+            "  v25 = mov64 r0",
+            "  v23 = 4294967299",
+            "  v21 = mul64 v20, v23",
+            "  v22 = add64 v20, 5",
+            "  v24 = zext32to64 v20",
+            "  if v25 Eq 0 goto B1 else B2"), ir.Print());
+    }
+
+    [Fact]
+    public void CallSinkingLeavesWhatWouldCarryMoreValuesAcrossOrIsReadBeforeTheCall()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(21, Reg.R1, 8, MemSize.DW),
+                // Two inputs for one result: moving v22 would carry v20 and v21 across instead of v22.
+                new BinaryInstr(BinaryOp.Add, Width.W64, 22, 20, Operand.Reg(21)),
+                // Read before the call (the key on the stack, an argument).
+                new BinaryInstr(BinaryOp.And, Width.W64, 23, 20, Operand.Imm(3)), new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Reg(23)),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 24, 21, Operand.Imm(1)), new MovInstr(Reg.R2, 24, Width.W64),
+                new CallInstr(1, 2))
+            .End(0, new JumpTerm(ir[1]));
+        ir.Add(1, new StoreInstr(Reg.R10, -16, MemSize.DW, Operand.Reg(22)), new StoreInstr(Reg.R10, -24, MemSize.DW, Operand.Reg(23))).Return(1, 2);
+        var before = ir.Print();
+        CallSinking.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+    }
+
+    [Fact]
     public void ReturnHoistingLeavesABranchWhoseOtherWayReadsR0()
     {
         // r0 holds a loaded value on the way through B2 to the bare exits: setting it early would overwrite that.
