@@ -42,9 +42,11 @@ internal static class CallSinking
         var moved = chosen.Select(i => code[i]).ToList();
         var trial = code.Where((_, i) => !chosen.Contains(i)).ToList();
         var newCall = call - chosen.Count;
-        // Behind the copy of the result out of r0, so r0 is free again where the moved code runs.
+        // Behind the copy of the result out of r0, so r0 is free again where the moved code runs, unless that copy
+        // writes a register the moved code reads or writes (the IR is not SSA: a local may take the result).
+        var touched = new HashSet<int>(moved.SelectMany(i => Liveness.Uses(i).Concat(Liveness.Defs(i))));
         var at = newCall + 1;
-        while (at < trial.Count && trial[at] is MovInstr { Src: Reg.R0 })
+        while (at < trial.Count && trial[at] is MovInstr { Src: Reg.R0 } copy && !touched.Contains(copy.Dst))
             at++;
         trial.InsertRange(at, moved);
         if (LiveAcross(trial, newCall, block.Terminator, liveOut) >= LiveAcross(code, call, block.Terminator, liveOut))

@@ -273,6 +273,25 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void CallSinkingPutsTheMovedCodeBeforeACopyOfTheResultIntoOneOfItsInputs()
+    {
+        // v20 takes the call's result: the moved computations must still read its old value.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.Mul, Width.W64, 21, 20, Operand.Imm(3)),
+                new BinaryInstr(BinaryOp.Add, Width.W64, 22, 20, Operand.Imm(5)), new ConstInstr(Reg.R1, 7), new CallInstr(1, 1),
+                new MovInstr(20, Reg.R0, Width.W64))
+            .End(0, new JumpTerm(ir[1]));
+        ir.Add(1, new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Reg(21)), new StoreInstr(Reg.R10, -16, MemSize.DW, Operand.Reg(22)),
+            new StoreInstr(Reg.R10, -24, MemSize.DW, Operand.Reg(20))).Return(1, 2);
+        CallSinking.Run(ir.Function);
+        Assert.Contains(IrBuilder.Lines(
+            "  call 1/1",
+            "  v21 = mul64 v20, 3",
+            "  v22 = add64 v20, 5",
+            "  v20 = mov64 r0"), ir.Print());
+    }
+
+    [Fact]
     public void CallSinkingLeavesWhatWouldCarryMoreValuesAcrossOrIsReadBeforeTheCall()
     {
         var ir = new IrBuilder();
