@@ -40,7 +40,8 @@ internal static class CallSinking
             return call;
 
         var moved = chosen.Select(i => code[i]).ToList();
-        var trial = code.Where((_, i) => !chosen.Contains(i)).ToList();
+        var stay = new HashSet<int>(chosen);
+        var trial = code.Where((_, i) => !stay.Contains(i)).ToList();
         var newCall = call - chosen.Count;
         // Behind the copy of the result out of r0, so r0 is free again where the moved code runs, unless that copy
         // writes a register the moved code reads or writes (the IR is not SSA: a local may take the result).
@@ -73,8 +74,8 @@ internal static class CallSinking
 
     /// <summary>
     /// The register-only computations in <c>[start, call)</c> that can run after the call instead: nothing else before
-    /// the call reads or writes their result or writes their inputs, and their inputs are virtual registers (the call
-    /// overwrites r0-r5). Indices ascending.
+    /// the call reads or writes their result or writes their inputs, and their inputs are virtual registers or r10
+    /// (the call overwrites r0-r5). Indices ascending.
     /// </summary>
     private static List<int> Choose(List<IrInstr> code, int start, int call)
     {
@@ -82,7 +83,8 @@ internal static class CallSinking
         // From the call backwards, so a computation whose only reader is a later moved one can move too.
         for (var i = call - 1; i >= start; i--)
         {
-            if (!Movable(code[i]))
+            // A sign extension right behind the load of its value stays: on cpu v4 the two are one load.
+            if (!Movable(code[i]) || code[i] is ExtendInstr { Signed: true } extend && i > start && code[i - 1] is LoadInstr load && load.Dst == extend.Src)
                 continue;
             var result = Liveness.Defs(code[i])[0];
             var inputs = Liveness.Uses(code[i]);
