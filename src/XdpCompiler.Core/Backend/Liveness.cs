@@ -89,6 +89,23 @@ internal static class Liveness
         _ => Array.Empty<int>(),
     };
 
+    /// <summary>
+    /// What is live just before <paramref name="code"/>[<paramref name="index"/>] (just before the terminator when the
+    /// index is the count), from the block's live-out set: the block's code may be a copy being tried out.
+    /// </summary>
+    public static HashSet<int> LiveBefore(IReadOnlyList<IrInstr> code, int index, Terminator? terminator, HashSet<int> liveOut)
+    {
+        var live = new HashSet<int>(liveOut);
+        live.UnionWith(Uses(terminator));
+        for (var j = code.Count - 1; j >= index; j--)
+        {
+            live.ExceptWith(Defs(code[j]));
+            live.UnionWith(Uses(code[j]));
+        }
+
+        return live;
+    }
+
     public static IrInstr Rename(IrInstr instruction, int from, int to)
     {
         int R(int r) => r == from ? to : r;

@@ -59,18 +59,8 @@ internal static class CallSinking
     }
 
     /// <summary>How many virtual registers are live just after the call at <paramref name="call"/>: what it carries across.</summary>
-    private static int LiveAcross(List<IrInstr> code, int call, Terminator? terminator, HashSet<int> liveOut)
-    {
-        var live = new HashSet<int>(liveOut);
-        live.UnionWith(Liveness.Uses(terminator));
-        for (var j = code.Count - 1; j > call; j--)
-        {
-            live.ExceptWith(Liveness.Defs(code[j]));
-            live.UnionWith(Liveness.Uses(code[j]));
-        }
-
-        return live.Count(r => !Ir.IsPhysical(r));
-    }
+    private static int LiveAcross(List<IrInstr> code, int call, Terminator? terminator, HashSet<int> liveOut) =>
+        Liveness.LiveBefore(code, call + 1, terminator, liveOut).Count(r => !Ir.IsPhysical(r));
 
     /// <summary>
     /// The register-only computations in <c>[start, call)</c> that can run after the call instead: nothing else before

@@ -87,20 +87,6 @@ internal static class ReturnHoisting
     private static Dictionary<IrBlock, HashSet<int>> LiveIn(IrFunction function)
     {
         var liveOut = Liveness.Compute(function);
-        var result = new Dictionary<IrBlock, HashSet<int>>();
-        foreach (var block in function.Blocks)
-        {
-            var live = new HashSet<int>(liveOut[block]);
-            live.UnionWith(Liveness.Uses(block.Terminator));
-            for (var i = block.Instructions.Count - 1; i >= 0; i--)
-            {
-                live.ExceptWith(Liveness.Defs(block.Instructions[i]));
-                live.UnionWith(Liveness.Uses(block.Instructions[i]));
-            }
-
-            result[block] = live;
-        }
-
-        return result;
+        return function.Blocks.ToDictionary(b => b, b => Liveness.LiveBefore(b.Instructions, 0, b.Terminator, liveOut[b]));
     }
 }
