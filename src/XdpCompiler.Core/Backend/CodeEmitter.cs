@@ -58,7 +58,7 @@ internal sealed class CodeEmitter
         foreach (var (index, target) in emitter._fixups)
         {
             var destination = emitter._blockStarts[target];
-            if (emitter._code[destination].IsExit && firstExit > index)
+            if (destination < emitter._code.Count && emitter._code[destination].IsExit && firstExit > index)
                 destination = firstExit;
             var offset = destination - (index + 1);
             if (offset is < short.MinValue or > short.MaxValue)
