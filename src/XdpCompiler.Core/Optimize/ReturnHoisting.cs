@@ -23,15 +23,7 @@ internal static class ReturnHoisting
         if (returns.Count < 2)
             return;
 
-        var edges = returns.ToDictionary(r => r, _ => new List<IrBlock>());
-        foreach (var block in function.Blocks)
-        {
-            foreach (var successor in block.Successors.Distinct())
-            {
-                if (edges.TryGetValue(successor, out var list))
-                    list.Add(block);
-            }
-        }
+        var edges = function.Predecessors();
 
         var liveIn = LiveIn(function);
         // Only conditional edges gain: an unconditional jump to "r0 = K; exit" falls into it or costs what "r0 = K" would.
