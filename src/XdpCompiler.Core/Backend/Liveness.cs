@@ -26,14 +26,7 @@ internal static class Liveness
                         output.UnionWith(successorIn);
                 }
 
-                var live = new HashSet<int>(output);
-                live.UnionWith(Uses(block.Terminator));
-                for (var j = block.Instructions.Count - 1; j >= 0; j--)
-                {
-                    live.ExceptWith(Defs(block.Instructions[j]));
-                    live.UnionWith(Uses(block.Instructions[j]));
-                }
-
+                var live = LiveBefore(block.Instructions, 0, block.Terminator, output);
                 if (!live.SetEquals(liveIn[block]))
                 {
                     liveIn[block] = live;
