@@ -14,13 +14,18 @@ internal static class RedundancyElimination
     public static void Run(IrFunction function)
     {
         var definitions = new Dictionary<int, int>();
+        var loadedBits = new Dictionary<int, int>();
         foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
         {
             foreach (var def in Liveness.Defs(instruction))
                 definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
+            if (instruction is LoadInstr load)
+                loadedBits[load.Dst] = load.Size.Bits();
         }
 
         bool Stable(int register) => register == Reg.R10 || !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
+        // A register a load of at most this many bits defines (once) holds nothing above them: loads zero-extend.
+        bool Fits(int register, int bits) => Stable(register) && loadedBits.TryGetValue(register, out var loaded) && loaded <= bits;
 
         var predecessors = function.Predecessors();
 
@@ -34,7 +39,7 @@ internal static class RedundancyElimination
             {
                 var available = Entry(block, function, predecessors, exits);
                 foreach (var instruction in block.Instructions)
-                    Transfer(instruction, available, Stable, rewrite: null);
+                    Transfer(instruction, available, Stable, Fits, rewrite: null);
                 if (exits[block] is not { } previous || !SameContents(previous, available))
                 {
                     exits[block] = available;
@@ -50,7 +55,7 @@ internal static class RedundancyElimination
             for (var i = 0; i < block.Instructions.Count; i++)
             {
                 var index = i;
-                Transfer(block.Instructions[i], available, Stable, rewrite: replacement => block.Instructions[index] = replacement);
+                Transfer(block.Instructions[i], available, Stable, Fits, rewrite: replacement => block.Instructions[index] = replacement);
             }
         }
     }
@@ -65,7 +70,8 @@ internal static class RedundancyElimination
         return DataFlow.Intersect(computed, (a, b) => a.Register == b.Register) ?? new Dictionary<string, Available>();
     }
 
-    private static void Transfer(IrInstr instruction, Dictionary<string, Available> available, Func<int, bool> stable, Action<IrInstr>? rewrite)
+    private static void Transfer(IrInstr instruction, Dictionary<string, Available> available, Func<int, bool> stable, Func<int, int, bool> fits,
+        Action<IrInstr>? rewrite)
     {
         if (instruction is StoreInstr or AtomicInstr or CallInstr)
         {
@@ -93,10 +99,11 @@ internal static class RedundancyElimination
         if (key is not null && stable(dst) && !operands.Contains(dst))
             available[key] = new Available(dst, operands);
 
-        // A 64-bit store leaves its value in memory: reading the same place back reads that register (narrower
-        // loads zero-extend, so only the full width is exact).
-        if (instruction is StoreInstr { Size: MemSize.DW, Value.IsImmediate: false } store && (store.Base == Reg.R10 || stable(store.Base)) &&
-            stable(store.Value.Register))
+        // A store leaves its value in memory: reading the same place back reads that register. A narrower load
+        // zero-extends, so it reads the register only when nothing is set above the stored bits (the value was
+        // itself loaded at that width or narrower: "udp->Dst = src; if (udp->Dst == 53)").
+        if (instruction is StoreInstr { Value.IsImmediate: false } store && (store.Base == Reg.R10 || stable(store.Base)) &&
+            stable(store.Value.Register) && (store.Size == MemSize.DW || fits(store.Value.Register, store.Size.Bits())))
         {
             available[$"load {store.Base} {store.Offset} {store.Size}"] = new Available(store.Value.Register, new[] { store.Base, store.Value.Register });
         }

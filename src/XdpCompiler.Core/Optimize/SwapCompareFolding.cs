@@ -45,8 +45,27 @@ internal static class SwapCompareFolding
         }
     }
 
-    private static bool IsLoadOfWidth(IrFunction function, int register, int bits) =>
-        function.Blocks.SelectMany(b => b.Instructions).Any(i => i is LoadInstr load && load.Dst == register && load.Size.Bits() == bits);
+    /// <summary>Whether a load of that width defines the register, directly or through copies (each register defined once).</summary>
+    private static bool IsLoadOfWidth(IrFunction function, int register, int bits)
+    {
+        var single = function.Blocks.SelectMany(b => b.Instructions).SelectMany(i => Liveness.Defs(i).Select(d => (Def: d, Instruction: i)))
+            .GroupBy(d => d.Def).Where(g => g.Count() == 1).ToDictionary(g => g.Key, g => g.First().Instruction);
+        for (var step = 0; step < 8 && !Ir.IsPhysical(register) && single.TryGetValue(register, out var definition); step++)
+        {
+            switch (definition)
+            {
+                case LoadInstr load:
+                    return load.Size.Bits() == bits;
+                case MovInstr { Width: Width.W64 } copy:
+                    register = copy.Src;
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
+    }
 
     private static bool FitsWidth(long value, int bits) => bits == 64 || (ulong)value >> bits == 0;
 

@@ -342,17 +342,37 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
-    public void RedundancyEliminationForwardsOnlyFullWidthStores()
+    public void RedundancyEliminationForwardsAStoreOnlyWhereTheLoadReadsTheWholeRegisterBack()
     {
         var ir = new IrBuilder();
         ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(21, Reg.R1, 8, MemSize.DW),
             new StoreInstr(20, 0, MemSize.DW, Operand.Reg(21)), new LoadInstr(22, 20, 0, MemSize.DW),
+            // v21 may have bits above 32: the 32-bit load reads less than the register.
             new StoreInstr(20, 8, MemSize.W, Operand.Reg(21)), new LoadInstr(23, 20, 8, MemSize.W),
-            new BinaryInstr(BinaryOp.Add, Width.W64, 24, 22, Operand.Reg(23)), new MovInstr(Reg.R0, 24, Width.W64)).End(0, new ExitTerm());
+            // v25 came from a 16-bit load: nothing above its 16 bits, so reading them back reads v25.
+            new LoadInstr(25, 20, 16, MemSize.H), new StoreInstr(20, 18, MemSize.H, Operand.Reg(25)), new LoadInstr(26, 20, 18, MemSize.H),
+            // ... but not as a byte.
+            new StoreInstr(20, 20, MemSize.B, Operand.Reg(25)), new LoadInstr(27, 20, 20, MemSize.B),
+            new BinaryInstr(BinaryOp.Add, Width.W64, 24, 22, Operand.Reg(23)), new BinaryInstr(BinaryOp.Add, Width.W64, 24, 24, Operand.Reg(26)),
+            new BinaryInstr(BinaryOp.Add, Width.W64, 24, 24, Operand.Reg(27)), new MovInstr(Reg.R0, 24, Width.W64)).End(0, new ExitTerm());
         RedundancyElimination.Run(ir.Function);
         var text = ir.Print();
         Assert.Contains("v22 = mov64 v21", text);
         Assert.Contains("v23 = load32 [v20+8]", text);
+        Assert.Contains("v26 = mov64 v25", text);
+        Assert.Contains("v27 = load8 [v20+20]", text);
+    }
+
+    [Fact]
+    public void SwapCompareFoldingSeesTheLoadThroughACopy()
+    {
+        // "udp->Dst = src; if (udp->Dst == 53)": the reload became a copy of the loaded port.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.H), new MovInstr(21, 20, Width.W64), new SwapInstr(22, 21, 16))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 22, Operand.Imm(53), ir[1], ir[2]));
+        ir.Return(1, 1).Return(2, 2);
+        SwapCompareFolding.Run(ir.Function);
+        Assert.Contains("if32 v21 Eq 13568 goto B1 else B2", ir.Print());
     }
 
     [Fact]
