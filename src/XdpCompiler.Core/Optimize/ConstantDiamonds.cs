@@ -48,8 +48,10 @@ internal static class ConstantDiamonds
             liveOut ??= Liveness.Compute(function);
             dominator ??= ImmediateDominators(function, predecessors);
             // Either block can go: the other then falls into the join. The one more branches lead to goes first, as
-            // each of them then jumps to the join directly (clang's choice as well).
-            var order = predecessors[first].Count > predecessors[second].Count ? new[] { first, second } : new[] { second, first };
+            // each of them then jumps to the join directly (clang's choice as well). On a tie (a single compare) the
+            // first one (the true value) goes: the branch jumps when the condition holds, as clang's does. Which way
+            // is faster depends only on the data; doing as clang does keeps that out of any comparison with it.
+            var order = predecessors[first].Count >= predecessors[second].Count ? new[] { first, second } : new[] { second, first };
             foreach (var removed in order)
             {
                 if (TryRemove(removed, removed == first ? second : first, join, register, predecessors, liveOut, dominator))
@@ -115,7 +117,7 @@ internal static class ConstantDiamonds
     /// The blocks on some path from the end of <paramref name="host"/> to the end of one of <paramref name="ends"/>
     /// that does not pass the host again; null when the host lies on a cycle (the analysis assumes it runs once).
     /// </summary>
-    private static HashSet<IrBlock>? Region(IrBlock host, List<IrBlock> ends, Dictionary<IrBlock, List<IrBlock>> predecessors)
+    internal static HashSet<IrBlock>? Region(IrBlock host, List<IrBlock> ends, Dictionary<IrBlock, List<IrBlock>> predecessors)
     {
         var forward = new HashSet<IrBlock>();
         var work = new Stack<IrBlock>(host.Successors);
@@ -147,13 +149,13 @@ internal static class ConstantDiamonds
     }
 
     /// <summary>Whether the register, live from the host's end across the region, leaves room in every instruction's live set.</summary>
-    private static bool Fits(IrBlock host, HashSet<IrBlock> region, Dictionary<IrBlock, HashSet<int>> liveOut, int register)
+    internal static bool Fits(IrBlock host, HashSet<IrBlock> region, Dictionary<IrBlock, HashSet<int>> liveOut, int register, int maxPressure = MaxPressure)
     {
         foreach (var block in region.Append(host))
         {
             var live = new HashSet<int>(liveOut[block]);
             live.UnionWith(Liveness.Uses(block.Terminator));
-            if (Pressure(live) + 1 > MaxPressure)
+            if (Pressure(live) + 1 > maxPressure)
                 return false;
             if (block == host)
                 continue;
@@ -162,11 +164,11 @@ internal static class ConstantDiamonds
                 var instruction = block.Instructions[j];
                 // Across the instruction its definitions and its operands are both in registers.
                 live.UnionWith(Liveness.Defs(instruction));
-                if (Pressure(live) + 1 > MaxPressure)
+                if (Pressure(live) + 1 > maxPressure)
                     return false;
                 live.ExceptWith(Liveness.Defs(instruction));
                 live.UnionWith(Liveness.Uses(instruction));
-                if (Pressure(live) + 1 > MaxPressure)
+                if (Pressure(live) + 1 > maxPressure)
                     return false;
             }
         }
@@ -177,7 +179,7 @@ internal static class ConstantDiamonds
     private static int Pressure(HashSet<int> live) => live.Count(r => r != Bpf.Reg.R10);
 
     /// <summary>The nearest block that dominates all of <paramref name="blocks"/>; null when one is unreachable.</summary>
-    private static IrBlock? CommonDominator(List<IrBlock> blocks, Dictionary<IrBlock, IrBlock?> dominator)
+    internal static IrBlock? CommonDominator(List<IrBlock> blocks, Dictionary<IrBlock, IrBlock?> dominator)
     {
         IrBlock? common = null;
         foreach (var block in blocks)
@@ -203,7 +205,7 @@ internal static class ConstantDiamonds
     }
 
     /// <summary>Each reachable block's immediate dominator (the entry's is null), by the iterative data-flow method.</summary>
-    private static Dictionary<IrBlock, IrBlock?> ImmediateDominators(IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors)
+    internal static Dictionary<IrBlock, IrBlock?> ImmediateDominators(IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors)
     {
         var entry = function.Blocks[0];
         var order = new List<IrBlock>();
