@@ -148,35 +148,63 @@ internal static class Bench
     // alternating which goes first, so neither always runs on a warmer cache. The kernel puts each JIT image at a
     // random place, and where the code lands moves a ~22 ns run by a nanosecond or two either way, the same for every
     // run of that load: fresh loads in every run make the median stand on runs x placements draws, not on the few
-    // that one set of loads would give. The median of the runs is reported.
+    // that one set of loads would give. All of a run's loads stay loaded until it ends, so each lands in a place of
+    // its own: a load freed before the next one is made hands that one the same slot, and the draws were then
+    // mostly one place. The median of the runs is reported.
     private static (double Ours, double Clang) Time(BpfObject ourObject, BpfObject clangObject, string program, byte[] packet, Options options)
     {
         var ourTimes = new List<double>();
         var clangTimes = new List<double>();
         for (var run = 0; run < options.Runs; run++)
         {
-            double ourSum = 0, clangSum = 0;
-            for (var i = 0; i < options.Placements; i++)
+            var loads = new List<(LoadedBpfObject Ours, LoadedBpfObject Clang, bool OursFirst)>();
+            try
             {
-                // The kernel packs JIT images one after the other: which side loads first (and lands lower) alternates too.
-                var oursFirst = (run + i) % 2 == 0;
-                using var first = BpfObjectLoader.Load(oursFirst ? ourObject : clangObject);
-                using var second = BpfObjectLoader.Load(oursFirst ? clangObject : ourObject);
-                var (ours, clang) = oursFirst ? (first, second) : (second, first);
-                if (oursFirst)
+                for (var i = 0; i < options.Placements; i++)
                 {
-                    ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
-                    clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    // The kernel packs JIT images one after the other: which side loads first (and lands lower) alternates too.
+                    var oursFirst = (run + i) % 2 == 0;
+                    var first = BpfObjectLoader.Load(oursFirst ? ourObject : clangObject);
+                    LoadedBpfObject second;
+                    try
+                    {
+                        second = BpfObjectLoader.Load(oursFirst ? clangObject : ourObject);
+                    }
+                    catch
+                    {
+                        first.Dispose();
+                        throw;
+                    }
+
+                    loads.Add(oursFirst ? (first, second, true) : (second, first, false));
                 }
-                else
+
+                double ourSum = 0, clangSum = 0;
+                foreach (var (ours, clang, oursFirst) in loads)
                 {
-                    clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
-                    ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    if (oursFirst)
+                    {
+                        ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                        clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    }
+                    else
+                    {
+                        clangSum += clang.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                        ourSum += ours.Program(program).TestRun(packet, options.Repeat).DurationNanoseconds;
+                    }
+                }
+
+                ourTimes.Add(ourSum / options.Placements);
+                clangTimes.Add(clangSum / options.Placements);
+            }
+            finally
+            {
+                foreach (var (ours, clang, _) in loads)
+                {
+                    ours.Dispose();
+                    clang.Dispose();
                 }
             }
-
-            ourTimes.Add(ourSum / options.Placements);
-            clangTimes.Add(clangSum / options.Placements);
         }
 
         return (Stats.Median(ourTimes), Stats.Median(clangTimes));
