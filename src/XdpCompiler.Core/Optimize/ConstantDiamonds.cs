@@ -149,13 +149,14 @@ internal static class ConstantDiamonds
     }
 
     /// <summary>Whether the register, live from the host's end across the region, leaves room in every instruction's live set.</summary>
-    internal static bool Fits(IrBlock host, HashSet<IrBlock> region, Dictionary<IrBlock, HashSet<int>> liveOut, int register, int maxPressure = MaxPressure)
+    internal static bool Fits(IrBlock host, HashSet<IrBlock> region, Dictionary<IrBlock, HashSet<int>> liveOut, int register, int maxPressure = MaxPressure,
+        int count = 1)
     {
         foreach (var block in region.Append(host))
         {
             var live = new HashSet<int>(liveOut[block]);
             live.UnionWith(Liveness.Uses(block.Terminator));
-            if (Pressure(live) + 1 > maxPressure)
+            if (Pressure(live) + count > maxPressure)
                 return false;
             if (block == host)
                 continue;
@@ -164,11 +165,11 @@ internal static class ConstantDiamonds
                 var instruction = block.Instructions[j];
                 // Across the instruction its definitions and its operands are both in registers.
                 live.UnionWith(Liveness.Defs(instruction));
-                if (Pressure(live) + 1 > maxPressure)
+                if (Pressure(live) + count > maxPressure)
                     return false;
                 live.ExceptWith(Liveness.Defs(instruction));
                 live.UnionWith(Liveness.Uses(instruction));
-                if (Pressure(live) + 1 > maxPressure)
+                if (Pressure(live) + count > maxPressure)
                     return false;
             }
         }

@@ -174,6 +174,7 @@ public static class ObjectCompiler
         ReturnHoisting.Run(function);
         ConstantDiamonds.Run(function);
         CallSinking.Run(function);
+        CodeSinking.Run(function);
         OperandCommutation.Run(function);
         BlockLayout.Run(function);
 

@@ -332,6 +332,57 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void CodeSinkingMovesAComputationWithItsOwnInputsToWhereItIsRead()
+    {
+        // y = (v - 9) * 3 is read only after "if (v == 0) return 1": it is computed there, with the constants it alone
+        // reads. z = v + 1 is read by B0's own branch and stays.
+        var ir = new IrBuilder();
+        for (var block = 0; block < 4; block++)
+            _ = ir[block];
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new ConstInstr(21, 9), new BinaryInstr(BinaryOp.Sub, Width.W64, 22, 20, Operand.Reg(21)),
+                new BinaryInstr(BinaryOp.Mul, Width.W64, 23, 22, Operand.Imm(3)), new BinaryInstr(BinaryOp.Add, Width.W64, 24, 20, Operand.Imm(1)))
+            .End(0, new BranchTerm(Condition.Eq, Width.W64, 24, Zero, ir[2], ir[1]));
+        ir.Add(1, new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Reg(20))).End(1, new BranchTerm(Condition.GtSigned, Width.W64, 23, Operand.Imm(5), ir[2], ir[3]));
+        ir.Return(2, 1).Return(3, 2);
+        CodeSinking.Run(ir.Function);
+        Assert.Equal(IrBuilder.Lines(
+            "B0:",
+            "  v20 = load64 [r1+0]",
+            "  v24 = add64 v20, 1",
+            "  if v24 Eq 0 goto B2 else B1",
+            "B1:",
+            "  store64 [r10-8], v20",
+            "  v21 = 9",
+            "  v22 = sub64 v20, v21",
+            "  v23 = mul64 v22, 3",
+            "  if v23 GtSigned 5 goto B2 else B3",
+            "B2:",
+            "  r0 = 1",
+            "  exit",
+            "B3:",
+            "  r0 = 2",
+            "  exit"), ir.Print());
+    }
+
+    [Fact]
+    public void CodeSinkingLeavesWhatTheBlocksBranchReadsOrWhatIsDefinedTwice()
+    {
+        var ir = new IrBuilder();
+        for (var block = 0; block < 4; block++)
+            _ = ir[block];
+        // v22 feeds both B0's branch and v23 (read in B1): v23 may move, v22 must stay. v25 has two definitions.
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new BinaryInstr(BinaryOp.Add, Width.W64, 22, 20, Operand.Imm(100)),
+                new BinaryInstr(BinaryOp.Mul, Width.W64, 23, 22, Operand.Imm(2)), new ConstInstr(25, 1), new BinaryInstr(BinaryOp.Add, Width.W64, 25, 25, Operand.Reg(20)))
+            .End(0, new BranchTerm(Condition.Set, Width.W32, 22, Operand.Imm(0x80), ir[1], ir[2]));
+        ir.Add(1, new StoreInstr(Reg.R10, -8, MemSize.DW, Operand.Reg(23)), new StoreInstr(Reg.R10, -16, MemSize.DW, Operand.Reg(25))).End(1, new JumpTerm(ir[2]));
+        ir.Return(2, 2);
+        CodeSinking.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("B0:\n  v20 = load64 [r1+0]\n  v22 = add64 v20, 100\n  v25 = 1\n  v25 = add64 v25, v20\n  if32 v22 Set 128", text);
+        Assert.Contains("B1:\n  v23 = mul64 v22, 2\n  store64 [r10-8], v23", text);
+    }
+
+    [Fact]
     public void CallSinkingMovesAGroupOfComputationsPastTheCallWhenFewerValuesCrossIt()
     {
         // v21, v22 and v24 cross the lookup; computed after it, only their input v20 does.
