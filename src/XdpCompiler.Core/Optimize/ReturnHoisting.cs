@@ -10,9 +10,9 @@ namespace XdpCompiler.Core.Optimize;
 /// to it. clang's shape takes one: r0 is set to K early, once, where every branch that returns K starts (the nearest
 /// block dominating them), and those branches go straight to a bare exit shared by all ("w0 = 2; ... if ... goto
 /// exit"). The early r0 must change nothing anyone reads: r0 is dead where it is set, and no block between there and
-/// the branches writes it or calls a helper. Where the branches that return K are not all reachable that way (another
-/// return's early r0 is on their way), the longest run of them in layout order that is takes the early r0, and the
-/// rest keep the block. Inner returns go first: their early r0 sits deeper, and an outer one then stops short of it.
+/// the branches writes it or calls a helper. Inner returns go first: their early r0 sits deeper, where fewer blocks
+/// lie between. A return one early r0 cannot serve (another return's early r0, or a call, is on the way to some of
+/// its branches) gets two when that costs no more than its block (<see cref="HoistInTwo"/>), or keeps its block.
 /// </summary>
 internal static class ReturnHoisting
 {
@@ -78,7 +78,7 @@ internal static class ReturnHoisting
                 var first = from.GetRange(0, split);
                 var second = from.GetRange(split, from.Count - split);
                 if (Host(first, target, predecessors, liveOut, dominator) is { } one && Host(second, target, predecessors, liveOut, dominator) is { } two &&
-                    !two.Region.Contains(one.Host) && !one.Region.Contains(two.Host))
+                    one.Host != two.Host && !two.Region.Contains(one.Host) && !one.Region.Contains(two.Host))
                 {
                     one.Host.Instructions.Add(target.Instructions[0]);
                     two.Host.Instructions.Add(target.Instructions[0]);
@@ -145,18 +145,17 @@ internal static class ReturnHoisting
         (IrBlock Target, IrBlock Host, int Size)? best = null;
         foreach (var target in returns)
         {
-            // Only a return every branch of which takes the early r0: one that stays would keep its own "r0 = K" too.
-            // Only conditional edges gain: an unconditional jump to "r0 = K; exit" falls into it or costs what
-            // "r0 = K" would.
+            // Only a return every way into which takes the early r0 (one that stays keeps its own "r0 = K" too), and
+            // one a branch leads to: a jump to "r0 = K; exit" alone falls into it or costs what "r0 = K" would.
             var from = predecessors[target];
             if (!from.Any(p => p.Terminator is BranchTerm) || !from.All(p => SetsR0Freely(p, target, liveOut)))
                 continue;
             dominator ??= ConstantDiamonds.ImmediateDominators(function, predecessors);
-            if (Host(from, target, predecessors, liveOut, dominator) is not var (host, region))
+            if (Host(from, target, predecessors, liveOut, dominator) is not { } place)
                 continue;
 
-            if (best is null || region.Count < best.Value.Size)
-                best = (target, host, region.Count);
+            if (best is null || place.Region.Count < best.Value.Size)
+                best = (target, place.Host, place.Region.Count);
         }
 
         if (best is not { } hoist)
