@@ -3,6 +3,29 @@ namespace XdpCompiler.Cli;
 /// <summary>A command line that does not fit the command's grammar; reported in one line with exit code 2.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>Bytes given in hex on the command line (map keys and values, packets, metadata).</summary>
+public static class HexBytes
+{
+    /// <summary>
+    /// Reads <paramref name="text"/> as hex bytes; a leading "0x" and separators between bytes as dumps and MAC
+    /// addresses write them (spaces, tabs, ':' or '-') are allowed. <paramref name="alternative"/> names another form
+    /// the option takes, for the message.
+    /// </summary>
+    public static byte[] Parse(string text, string command, string option, bool allowEmpty = false, string? alternative = null)
+    {
+        var hex = new string(text.Where(c => c is not (' ' or ':' or '-' or '\t')).ToArray());
+        if (hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            hex = hex[2..];
+        if (hex.Length == 0 && !allowEmpty || hex.Length % 2 != 0 || !hex.All(char.IsAsciiHexDigit))
+        {
+            var shown = text.Length <= 40 ? text : text[..40] + "…";
+            throw new UsageException($"{command}: {option} wants bytes in hex (an even number of 0-9a-f digits){(alternative is null ? "" : " or " + alternative)}, not '{shown}'");
+        }
+
+        return Convert.FromHexString(hex);
+    }
+}
+
 /// <summary>
 /// One command's arguments: positionals, <c>--flag</c>s and <c>--option VALUE</c> (or <c>--option=VALUE</c>). Only
 /// the names a command declares are accepted, so a typo is a usage error instead of being ignored.

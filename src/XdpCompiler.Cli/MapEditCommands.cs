@@ -47,8 +47,8 @@ internal static class MapEditCommands
             "exist" => MapUpdateFlags.Exist,
             var other => throw new UsageException($"map update: --flags wants any, noexist or exist, not '{other}'"),
         };
-        var key = Hex(keyHex, "--key", "map update");
-        var value = Hex(valueHex, "--value", "map update");
+        var key = HexBytes.Parse(keyHex, "map update", "--key");
+        var value = HexBytes.Parse(valueHex, "map update", "--value");
         using var map = LoadedMap.OpenPinned(pin);
         CheckKey(map, key, "map update");
         var buffer = ValueBuffer(map, value);
@@ -88,7 +88,7 @@ internal static class MapEditCommands
     {
         args.NoPositionals();
         var pin = args.Required("--pin");
-        var key = Hex(args.Required("--key"), "--key", "map delete");
+        var key = HexBytes.Parse(args.Required("--key"), "map delete", "--key");
         using var map = LoadedMap.OpenPinned(pin);
         CheckKey(map, key, "map delete");
         if (map.Type is BpfMapType.Array or BpfMapType.PerCpuArray)
@@ -111,15 +111,6 @@ internal static class MapEditCommands
         if (!deleted && !output.Json)
             output.Error.WriteLine($"xdpc: map delete: map {map.Name} has no key {Convert.ToHexStringLower(key)}");
         return deleted ? Cli.Success : Cli.Failure;
-    }
-
-    private static byte[] Hex(string text, string option, string command)
-    {
-        var digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
-        digits = digits.Replace(" ", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal);
-        if (digits.Length == 0 || digits.Length % 2 != 0 || !digits.All(Uri.IsHexDigit))
-            throw new UsageException($"{command}: {option} wants bytes in hex (an even number of hex digits), not '{text}'");
-        return Convert.FromHexString(digits);
     }
 
     private static void CheckKey(LoadedMap map, byte[] key, string command)

@@ -79,7 +79,7 @@ internal static class RunCommand
             return null;
         if (queue is not null && ingress is null)
             throw new UsageException("run: --queue needs --ingress (a receive queue belongs to an interface)");
-        var bytes = metadata is null ? [] : Hex(metadata, "--metadata");
+        var bytes = metadata is null ? [] : HexBytes.Parse(metadata, "run", "--metadata", allowEmpty: true);
         if (bytes.Length % 4 != 0 || bytes.Length > 32)
             throw new UsageException($"run: --metadata is a multiple of 4 bytes, at most 32; this is {bytes.Length.ToString(CultureInfo.InvariantCulture)}");
         return new XdpTestContext
@@ -102,23 +102,11 @@ internal static class RunCommand
         }
         else
         {
-            bytes = Hex(text, "--packet");
+            bytes = HexBytes.Parse(text, "run", "--packet", allowEmpty: true, alternative: "@FILE");
         }
         // The kernel wants at least an Ethernet header for an XDP test run.
         if (bytes.Length < 14)
             throw new UsageException($"run: the packet is {bytes.Length.ToString(CultureInfo.InvariantCulture)} bytes; XDP test runs need at least 14 (an Ethernet header)");
         return bytes;
     }
-
-    private static byte[] Hex(string text, string option)
-    {
-        var hex = new string(text.Where(c => c is not (' ' or ':' or '-' or '\t')).ToArray());
-        if (hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
-            hex = hex[2..];
-        if (hex.Length % 2 != 0 || !hex.All(char.IsAsciiHexDigit))
-            throw new UsageException($"run: {option} wants hex bytes (an even number of 0-9a-f digits){(option == "--packet" ? " or @FILE" : "")}, not '{Shorten(text)}'");
-        return Convert.FromHexString(hex);
-    }
-
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

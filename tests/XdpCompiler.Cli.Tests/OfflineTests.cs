@@ -157,4 +157,16 @@ public sealed class OfflineTests
         Assert.Equal(14, RunCommand.Packet("02:00:00:00:00:01 02-00-00-00-00-02 0800").Length);
         Assert.Throws<UsageException>(() => RunCommand.Packet("0200"));
     }
+
+    [Fact]
+    public void Hex_bytes_read_the_same_for_every_command()
+    {
+        Assert.Equal(new byte[] { 0x0a, 0x00, 0x00, 0x01 }, HexBytes.Parse("0x0a 00:00-01", "map update", "--key"));
+        Assert.Empty(HexBytes.Parse("", "run", "--metadata", allowEmpty: true));
+        var odd = Assert.Throws<UsageException>(() => HexBytes.Parse("abc", "map delete", "--key"));
+        Assert.Equal("map delete: --key wants bytes in hex (an even number of 0-9a-f digits), not 'abc'", odd.Message);
+        Assert.Throws<UsageException>(() => HexBytes.Parse("", "map update", "--value"));
+        var file = Assert.Throws<UsageException>(() => HexBytes.Parse("zz", "run", "--packet", allowEmpty: true, alternative: "@FILE"));
+        Assert.Contains("or @FILE", file.Message, StringComparison.Ordinal);
+    }
 }
