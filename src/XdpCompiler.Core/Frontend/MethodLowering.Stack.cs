@@ -166,16 +166,8 @@ internal sealed partial class MethodLowering
             address.Base == Reg.R10 ? address.Offset % width == 0 : width <= otherAlignment;
     }
 
-    private void ZeroFill(Address destination, int size)
-    {
-        for (var offset = 0; offset < size;)
-        {
-            var at = destination with { Offset = destination.Offset + offset };
-            var chunk = Chunk(size - offset, at, otherAlignment: 8);
-            Emit(new StoreInstr(at.Base, (short)at.Offset, Ir.SizeForBytes(chunk), Operand.Imm(0)));
-            offset += chunk;
-        }
-    }
+    /// <summary>Zeroes a stack slot or a struct at an address known to be 8-byte aligned.</summary>
+    private void ZeroFill(Address destination, int size) => Fill(destination, size, 0, syntax: null, otherAlignment: 8);
 
     /// <summary>"stackalloc T[n]" with a constant n: a zeroed stack buffer (C# zero-initialises it too).</summary>
     private Operand EmitStackAlloc(IOperation operation)

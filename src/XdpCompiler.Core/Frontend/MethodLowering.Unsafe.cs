@@ -123,17 +123,21 @@ internal sealed partial class MethodLowering
         return null;
     }
 
-    /// <summary>Stores of a repeated byte, as wide as the (unknown, so byte) alignment allows.</summary>
-    private void Fill(Address destination, int size, byte fill, SyntaxNode syntax)
+    /// <summary>
+    /// Stores of a repeated byte, as wide as the alignment allows: r10's offsets say it, any other base is taken to be
+    /// <paramref name="otherAlignment"/>-aligned (a block of unknown address: 1). <paramref name="syntax"/>, where
+    /// the address comes from the user's code, is where an offset out of range is reported.
+    /// </summary>
+    private void Fill(Address destination, int size, byte fill, SyntaxNode? syntax, int otherAlignment = 1)
     {
         for (var offset = 0; offset < size;)
         {
             var at = destination with { Offset = destination.Offset + offset };
-            var chunk = Chunk(size - offset, at, otherAlignment: 1);
+            var chunk = Chunk(size - offset, at, otherAlignment);
             ulong pattern = 0;
             for (var i = 0; i < chunk; i++)
                 pattern = (pattern << 8) | fill;
-            if (!FitsOffset(at, syntax))
+            if (syntax is not null && !FitsOffset(at, syntax))
                 return;
             // Store immediates are 32-bit and sign-extended: a wider pattern goes through a register.
             var value = chunk == 8 && unchecked((long)pattern) is < int.MinValue or > int.MaxValue
