@@ -5,6 +5,8 @@ using static XdpCompiler.Runtime.Tests.TestPrograms;
 
 namespace XdpCompiler.Runtime.Tests;
 
+// Counts the process's BPF descriptors: alone, so no other test opens or closes one meanwhile.
+[Collection(SequentialCollection.Name)]
 public sealed class RunStatisticsTests
 {
     [KernelFact]
