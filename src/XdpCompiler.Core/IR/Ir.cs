@@ -283,6 +283,18 @@ public static class IrFunctionExtensions
         return predecessors;
     }
 
+    /// <summary>
+    /// How many edges enter each block that any enters: unlike <see cref="Predecessors"/>, a branch with both edges to
+    /// one block counts twice (such a block is not entered from one place only).
+    /// </summary>
+    public static Dictionary<IrBlock, int> IncomingEdges(this IrFunction function)
+    {
+        var edges = new Dictionary<IrBlock, int>();
+        foreach (var successor in function.Blocks.SelectMany(b => b.Successors))
+            edges[successor] = edges.TryGetValue(successor, out var n) ? n + 1 : 1;
+        return edges;
+    }
+
     /// <summary>Drops blocks no path from the entry reaches (code after a return).</summary>
     public static void RemoveUnreachableBlocks(this IrFunction function)
     {

@@ -13,9 +13,7 @@ internal static class BitTestIfConversion
 {
     public static void Run(IrFunction function)
     {
-        var predecessors = new Dictionary<IrBlock, int>();
-        foreach (var successor in function.Blocks.SelectMany(b => b.Successors))
-            predecessors[successor] = predecessors.TryGetValue(successor, out var n) ? n + 1 : 1;
+        var incoming = function.IncomingEdges();
 
         var changed = false;
         foreach (var block in function.Blocks)
@@ -29,7 +27,7 @@ internal static class BitTestIfConversion
                 Condition.Clear => (branch.False, branch.True),
                 _ => (null, null),
             };
-            if (arm is null || join is null || arm == block || !predecessors.TryGetValue(arm, out var armPredecessors) || armPredecessors != 1 ||
+            if (arm is null || join is null || arm == block || !incoming.TryGetValue(arm, out var armEdges) || armEdges != 1 ||
                 arm.Terminator is not JumpTerm { Target: var after } || after != join ||
                 arm.Instructions.Count != 1 || arm.Instructions[0] is not BinaryInstr { Op: BinaryOp.Add or BinaryOp.Or or BinaryOp.Xor } update ||
                 update.Dst != update.Left || update.Dst < Ir.FirstVirtual || !update.Right.IsImmediate)

@@ -57,15 +57,13 @@ internal static class CfgSimplification
             }
 
             function.RemoveUnreachableBlocks();
-            var predecessors = new Dictionary<IrBlock, int>();
-            foreach (var successor in function.Blocks.SelectMany(b => b.Successors))
-                predecessors[successor] = predecessors.TryGetValue(successor, out var n) ? n + 1 : 1;
+            var incoming = function.IncomingEdges();
 
             for (var i = 0; i < function.Blocks.Count; i++)
             {
                 var block = function.Blocks[i];
                 while (block.Terminator is JumpTerm { Target: var next } && next != block && next != function.Blocks[0] &&
-                    predecessors.TryGetValue(next, out var count) && count == 1)
+                    incoming.TryGetValue(next, out var count) && count == 1)
                 {
                     block.Instructions.AddRange(next.Instructions);
                     block.Terminator = next.Terminator;
