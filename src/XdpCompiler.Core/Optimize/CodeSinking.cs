@@ -19,23 +19,38 @@ internal static class CodeSinking
 
     public static void Run(IrFunction function)
     {
+        // Only instructions move: the blocks, their dominators and loops, and how often each register is defined stay.
+        var cfg = new Cfg(function);
         // Each move changes liveness: start over after one, up to a bound.
-        for (var round = 0; round < 256 && SinkOne(function); round++)
+        for (var round = 0; round < 256 && SinkOne(function, cfg); round++)
         {
         }
     }
 
-    private static bool SinkOne(IrFunction function)
+    private sealed class Cfg(IrFunction function)
+    {
+        public Dictionary<IrBlock, List<IrBlock>> Predecessors { get; } = function.Predecessors();
+
+        public Dictionary<IrBlock, IrBlock?> Dominator => _dominator ??= ConstantDiamonds.ImmediateDominators(function, Predecessors);
+
+        public HashSet<IrBlock> Cyclic => _cyclic ??= CodeSinking.Cyclic(function.Blocks);
+
+        public Dictionary<int, int> Definitions { get; } = function.Blocks.SelectMany(b => b.Instructions).SelectMany(Liveness.Defs)
+            .GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
+
+        private Dictionary<IrBlock, IrBlock?>? _dominator;
+        private HashSet<IrBlock>? _cyclic;
+    }
+
+    private static bool SinkOne(IrFunction function, Cfg cfg)
     {
         var blocks = function.Blocks;
-        var definitions = new Dictionary<int, int>();
+        var definitions = cfg.Definitions;
         var readers = new Dictionary<int, HashSet<IrBlock>>();
         foreach (var block in blocks)
         {
             foreach (var instruction in block.Instructions)
             {
-                foreach (var def in Liveness.Defs(instruction))
-                    definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
                 foreach (var use in Liveness.Uses(instruction))
                     Reader(readers, use).Add(block);
             }
@@ -46,10 +61,7 @@ internal static class CodeSinking
 
         bool Single(int register) => !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
 
-        Dictionary<IrBlock, List<IrBlock>>? predecessors = null;
-        Dictionary<IrBlock, IrBlock?>? dominator = null;
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
-        HashSet<IrBlock>? cyclic = null;
         foreach (var block in blocks)
         {
             var code = block.Instructions;
@@ -61,13 +73,8 @@ internal static class CodeSinking
                 if (!readers.TryGetValue(result, out var readBy) || readBy.Contains(block))
                     continue;
 
-                predecessors ??= function.Predecessors();
-                dominator ??= ConstantDiamonds.ImmediateDominators(function, predecessors);
-                var target = ConstantDiamonds.CommonDominator(readBy.ToList(), dominator);
-                if (target is null || target == block)
-                    continue;
-                cyclic ??= Cyclic(blocks);
-                if (cyclic.Contains(target))
+                var target = ConstantDiamonds.CommonDominator(readBy.ToList(), cfg.Dominator);
+                if (target is null || target == block || cfg.Cyclic.Contains(target))
                     continue;
 
                 // It goes with what computes its inputs for it alone (in this block): "y = (v - K1) * K2" moves whole.
@@ -88,7 +95,7 @@ internal static class CodeSinking
                 var longer = inputs.Count(r => !live.Contains(r)) - 1;
                 if (longer > 0)
                 {
-                    var region = ConstantDiamonds.Region(block, new List<IrBlock> { target }, predecessors);
+                    var region = ConstantDiamonds.Region(block, new List<IrBlock> { target }, cfg.Predecessors);
                     if (region is null || !ConstantDiamonds.Fits(block, region, liveOut, result, MaxPressure, longer))
                         continue;
                 }
