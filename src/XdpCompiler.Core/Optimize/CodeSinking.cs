@@ -14,8 +14,6 @@ namespace XdpCompiler.Core.Optimize;
 /// </summary>
 internal static class CodeSinking
 {
-    /// <summary>Live registers allowed where an input now lives longer, so no spill follows.</summary>
-    private const int MaxPressure = 9;
 
     public static void Run(IrFunction function)
     {
@@ -31,15 +29,16 @@ internal static class CodeSinking
     {
         public Dictionary<IrBlock, List<IrBlock>> Predecessors { get; } = function.Predecessors();
 
-        public Dictionary<IrBlock, IrBlock?> Dominator => _dominator ??= ConstantDiamonds.ImmediateDominators(function, Predecessors);
+        public Dictionary<IrBlock, IrBlock?> Dominator => _dominator ??= Placement.ImmediateDominators(function, Predecessors);
 
-        public HashSet<IrBlock> Cyclic => _cyclic ??= CodeSinking.Cyclic(function.Blocks);
+        /// <summary>Whether the block can reach itself again.</summary>
+        public bool OnCycle(IrBlock block) => _onCycle.TryGetValue(block, out var known) ? known : _onCycle[block] = Placement.Reachable(block) is null;
 
         public Dictionary<int, int> Definitions { get; } = function.Blocks.SelectMany(b => b.Instructions).SelectMany(Liveness.Defs)
             .GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
 
         private Dictionary<IrBlock, IrBlock?>? _dominator;
-        private HashSet<IrBlock>? _cyclic;
+        private readonly Dictionary<IrBlock, bool> _onCycle = new();
     }
 
     private static bool SinkOne(IrFunction function, Cfg cfg)
@@ -73,8 +72,8 @@ internal static class CodeSinking
                 if (!readers.TryGetValue(result, out var readBy) || readBy.Contains(block))
                     continue;
 
-                var target = ConstantDiamonds.CommonDominator(readBy.ToList(), cfg.Dominator);
-                if (target is null || target == block || cfg.Cyclic.Contains(target))
+                var target = Placement.CommonDominator(readBy.ToList(), cfg.Dominator);
+                if (target is null || target == block || cfg.OnCycle(target))
                     continue;
 
                 // It goes with what computes its inputs for it alone (in this block): "y = (v - K1) * K2" moves whole.
@@ -95,8 +94,8 @@ internal static class CodeSinking
                 var longer = inputs.Count(r => !live.Contains(r)) - 1;
                 if (longer > 0)
                 {
-                    var region = ConstantDiamonds.Region(block, new List<IrBlock> { target }, cfg.Predecessors);
-                    if (region is null || !ConstantDiamonds.Fits(block, region, liveOut, result, MaxPressure, longer))
+                    var region = Placement.Region(block, new List<IrBlock> { target }, cfg.Predecessors);
+                    if (region is null || !Placement.Fits(block, region, liveOut, longer))
                         continue;
                 }
 
@@ -139,34 +138,6 @@ internal static class CodeSinking
         if (!readers.TryGetValue(register, out var set))
             readers[register] = set = new HashSet<IrBlock>();
         return set;
-    }
-
-    /// <summary>The blocks that can reach themselves again.</summary>
-    private static HashSet<IrBlock> Cyclic(List<IrBlock> blocks)
-    {
-        var cyclic = new HashSet<IrBlock>();
-        foreach (var start in blocks)
-        {
-            var seen = new HashSet<IrBlock>();
-            var work = new Stack<IrBlock>(start.Successors);
-            while (work.Count > 0)
-            {
-                var block = work.Pop();
-                if (block == start)
-                {
-                    cyclic.Add(start);
-                    break;
-                }
-
-                if (seen.Add(block))
-                {
-                    foreach (var successor in block.Successors)
-                        work.Push(successor);
-                }
-            }
-        }
-
-        return cyclic;
     }
 
     /// <summary>A register-only computation; a sign extension right behind the load of its value stays (cpu v4 fuses them).</summary>

@@ -17,9 +17,6 @@ namespace XdpCompiler.Core.Optimize;
 /// </summary>
 internal static class ConstantDiamonds
 {
-    /// <summary>Live registers (the moved one included) allowed at any point it is newly live across, so no spill follows.</summary>
-    private const int MaxPressure = 9;
-
     public static void Run(IrFunction function)
     {
         // Each rewrite changes liveness and dominance: start over after one, until none applies.
@@ -46,7 +43,7 @@ internal static class ConstantDiamonds
             }
 
             liveOut ??= Liveness.Compute(function);
-            dominator ??= ImmediateDominators(function, predecessors);
+            dominator ??= Placement.ImmediateDominators(function, predecessors);
             // Either block can go: the other then falls into the join. The one more branches lead to goes first, as
             // each of them then jumps to the join directly (clang's choice as well). On a tie (a single compare) the
             // first one (the true value) goes: the branch jumps when the condition holds, as clang's does. Which way
@@ -67,17 +64,17 @@ internal static class ConstantDiamonds
     {
         if (predecessors[removed].Count == 0 || predecessors[removed].Contains(removed))
             return false;
-        var host = CommonDominator(predecessors[removed], dominator);
+        var host = Placement.CommonDominator(predecessors[removed], dominator);
         if (host is null || host == removed || host == kept || host == join || liveOut[host].Contains(register) ||
             Liveness.Uses(host.Terminator).Contains(register))
         {
             return false;
         }
 
-        var region = Region(host, predecessors[removed], predecessors);
+        var region = Placement.Region(host, predecessors[removed], predecessors);
         if (region is null || region.Contains(removed) || region.Contains(kept) ||
             region.Any(b => b.Instructions.Any(ins => ins is CallInstr || Liveness.Defs(ins).Contains(register))) ||
-            !Fits(host, region, liveOut, register))
+            !Placement.Fits(host, region, liveOut))
         {
             return false;
         }
@@ -111,159 +108,5 @@ internal static class ConstantDiamonds
 
         register = constant.Dst;
         return true;
-    }
-
-    /// <summary>
-    /// The blocks on some path from the end of <paramref name="host"/> to the end of one of <paramref name="ends"/>
-    /// that does not pass the host again; null when the host lies on a cycle (the analysis assumes it runs once).
-    /// </summary>
-    internal static HashSet<IrBlock>? Region(IrBlock host, List<IrBlock> ends, Dictionary<IrBlock, List<IrBlock>> predecessors)
-    {
-        var forward = new HashSet<IrBlock>();
-        var work = new Stack<IrBlock>(host.Successors);
-        while (work.Count > 0)
-        {
-            var block = work.Pop();
-            if (block == host)
-                return null;
-            if (!forward.Add(block))
-                continue;
-            foreach (var successor in block.Successors)
-                work.Push(successor);
-        }
-
-        var backward = new HashSet<IrBlock>();
-        foreach (var end in ends.Where(e => e != host))
-            work.Push(end);
-        while (work.Count > 0)
-        {
-            var block = work.Pop();
-            if (block == host || !backward.Add(block))
-                continue;
-            foreach (var predecessor in predecessors[block])
-                work.Push(predecessor);
-        }
-
-        backward.IntersectWith(forward);
-        return backward;
-    }
-
-    /// <summary>Whether the register, live from the host's end across the region, leaves room in every instruction's live set.</summary>
-    internal static bool Fits(IrBlock host, HashSet<IrBlock> region, Dictionary<IrBlock, HashSet<int>> liveOut, int register, int maxPressure = MaxPressure,
-        int count = 1)
-    {
-        foreach (var block in region.Append(host))
-        {
-            var live = new HashSet<int>(liveOut[block]);
-            live.UnionWith(Liveness.Uses(block.Terminator));
-            if (Pressure(live) + count > maxPressure)
-                return false;
-            if (block == host)
-                continue;
-            for (var j = block.Instructions.Count - 1; j >= 0; j--)
-            {
-                var instruction = block.Instructions[j];
-                // Across the instruction its definitions and its operands are both in registers.
-                live.UnionWith(Liveness.Defs(instruction));
-                if (Pressure(live) + count > maxPressure)
-                    return false;
-                live.ExceptWith(Liveness.Defs(instruction));
-                live.UnionWith(Liveness.Uses(instruction));
-                if (Pressure(live) + count > maxPressure)
-                    return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static int Pressure(HashSet<int> live) => live.Count(r => r != Bpf.Reg.R10);
-
-    /// <summary>The nearest block that dominates all of <paramref name="blocks"/>; null when one is unreachable.</summary>
-    internal static IrBlock? CommonDominator(List<IrBlock> blocks, Dictionary<IrBlock, IrBlock?> dominator)
-    {
-        IrBlock? common = null;
-        foreach (var block in blocks)
-        {
-            if (!dominator.ContainsKey(block))
-                return null;
-            if (common is null)
-            {
-                common = block;
-                continue;
-            }
-
-            var chain = new HashSet<IrBlock>();
-            for (IrBlock? b = block; b is not null; b = dominator[b])
-                chain.Add(b);
-            while (common is not null && !chain.Contains(common))
-                common = dominator[common];
-            if (common is null)
-                return null;
-        }
-
-        return common;
-    }
-
-    /// <summary>Each reachable block's immediate dominator (the entry's is null), by the iterative data-flow method.</summary>
-    internal static Dictionary<IrBlock, IrBlock?> ImmediateDominators(IrFunction function, Dictionary<IrBlock, List<IrBlock>> predecessors)
-    {
-        var entry = function.Blocks[0];
-        var order = new List<IrBlock>();
-        var seen = new HashSet<IrBlock>();
-        void Visit(IrBlock block)
-        {
-            if (!seen.Add(block))
-                return;
-            foreach (var successor in block.Successors)
-                Visit(successor);
-            order.Add(block);
-        }
-
-        Visit(entry);
-        order.Reverse();
-        var index = new Dictionary<IrBlock, int>();
-        for (var i = 0; i < order.Count; i++)
-            index[order[i]] = i;
-
-        var idom = new Dictionary<IrBlock, IrBlock?> { [entry] = entry };
-        bool changed;
-        do
-        {
-            changed = false;
-            foreach (var block in order.Skip(1))
-            {
-                IrBlock? candidate = null;
-                foreach (var predecessor in predecessors[block].Where(idom.ContainsKey))
-                {
-                    if (candidate is null)
-                    {
-                        candidate = predecessor;
-                        continue;
-                    }
-
-                    var (a, b) = (predecessor, candidate);
-                    while (a != b)
-                    {
-                        while (index[a] > index[b])
-                            a = idom[a]!;
-                        while (index[b] > index[a])
-                            b = idom[b]!;
-                    }
-
-                    candidate = a;
-                }
-
-                if (candidate is not null && (!idom.TryGetValue(block, out var old) || old != candidate))
-                {
-                    idom[block] = candidate;
-                    changed = true;
-                }
-            }
-        }
-        while (changed);
-
-        idom[entry] = null;
-        return idom;
     }
 }

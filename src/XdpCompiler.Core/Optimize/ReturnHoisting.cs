@@ -16,9 +16,6 @@ namespace XdpCompiler.Core.Optimize;
 /// </summary>
 internal static class ReturnHoisting
 {
-    /// <summary>Live registers (r0 included) allowed where r0 is newly live, so no spill follows.</summary>
-    private const int MaxPressure = 9;
-
     public static void Run(IrFunction function)
     {
         if (function.Blocks.Count < 2)
@@ -66,7 +63,7 @@ internal static class ReturnHoisting
         var blocks = function.Blocks;
         var predecessors = function.Predecessors();
         var liveOut = Liveness.Compute(function);
-        var dominator = ConstantDiamonds.ImmediateDominators(function, predecessors);
+        var dominator = Placement.ImmediateDominators(function, predecessors);
         foreach (var target in blocks.Skip(1).Where(b => IsReturn(b) && b.Terminator is ExitTerm))
         {
             var from = predecessors[target].OrderBy(blocks.IndexOf).ToList();
@@ -150,7 +147,7 @@ internal static class ReturnHoisting
             var from = predecessors[target];
             if (!from.Any(p => p.Terminator is BranchTerm) || !from.All(p => SetsR0Freely(p, target, liveOut)))
                 continue;
-            dominator ??= ConstantDiamonds.ImmediateDominators(function, predecessors);
+            dominator ??= Placement.ImmediateDominators(function, predecessors);
             if (Host(from, target, predecessors, liveOut, dominator) is not { } place)
                 continue;
 
@@ -173,13 +170,13 @@ internal static class ReturnHoisting
     private static (IrBlock Host, HashSet<IrBlock> Region)? Host(List<IrBlock> from, IrBlock target, Dictionary<IrBlock, List<IrBlock>> predecessors,
         Dictionary<IrBlock, HashSet<int>> liveOut, Dictionary<IrBlock, IrBlock?> dominator)
     {
-        var host = ConstantDiamonds.CommonDominator(from, dominator);
+        var host = Placement.CommonDominator(from, dominator);
         if (host is null || host == target || liveOut[host].Contains(Reg.R0) || Liveness.Uses(host.Terminator).Contains(Reg.R0))
             return null;
-        var region = ConstantDiamonds.Region(host, from, predecessors);
+        var region = Placement.Region(host, from, predecessors);
         if (region is null || region.Contains(target) ||
             region.Any(b => b.Instructions.Any(i => i is CallInstr || Liveness.Defs(i).Contains(Reg.R0))) ||
-            !ConstantDiamonds.Fits(host, region, liveOut, Reg.R0, MaxPressure))
+            !Placement.Fits(host, region, liveOut))
         {
             return null;
         }
