@@ -173,6 +173,7 @@ public static class ObjectCompiler
         ReturnMerging.Run(function);
         ReturnHoisting.Run(function);
         ConstantDiamonds.Run(function);
+        BooleanBranchMerging.Run(function);
         CallSinking.Run(function);
         CodeSinking.Run(function);
         OperandCommutation.Run(function);

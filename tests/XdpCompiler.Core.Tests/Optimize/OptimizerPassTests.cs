@@ -1092,4 +1092,107 @@ public sealed class OptimizerPassTests
         // Through anything but a copy or a constant the value is not followed.
         Assert.Contains("if32 v31 Ne 0", Build(new BinaryInstr(BinaryOp.Add, Width.W64, 31, 30, Operand.Reg(20))).Print());
     }
+
+    // Two bools from packet bits (v21, v23), then "if v21 <first> 0 goto B1 else B2; B1: [moved] if v23 <second> 0 goto B3 else B2";
+    // B2 returns 1, B3 returns 2, and v21 and v23 are stored in B2 when they live on.
+    private static IrBuilder BoolPair(Condition first, Condition second, bool liveOn = false, IrInstr? moved = null)
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new BinaryInstr(BinaryOp.And, Width.W32, 21, 20, Operand.Imm(1)),
+                new LoadInstr(22, Reg.R1, 1, MemSize.B), new BinaryInstr(BinaryOp.And, Width.W32, 23, 22, Operand.Imm(1)))
+            .End(0, new BranchTerm(first, Width.W32, 21, Zero, ir[1], ir[2]));
+        if (moved is not null)
+            ir.Add(1, moved);
+        ir.End(1, new BranchTerm(second, Width.W32, 23, Zero, ir[3], ir[2]));
+        if (liveOn)
+            ir.Add(2, new StoreInstr(Reg.R1, 2, MemSize.B, Operand.Reg(21)), new StoreInstr(Reg.R1, 3, MemSize.B, Operand.Reg(23)));
+        ir.Return(2, 1);
+        ir.Return(3, 2);
+        return ir;
+    }
+
+    private static string[] BoolPairHead => new[] { "B0:", "  v20 = load8 [r1+0]", "  v21 = and32 v20, 1", "  v22 = load8 [r1+1]", "  v23 = and32 v22, 1" };
+
+    [Fact]
+    public void BooleanBranchMergingTestsOneSetAndOneClearBoolAsOneCompare()
+    {
+        // B3 runs when v21 is set and v23 clear: v21 > v23, with no instruction for it.
+        var ir = BoolPair(Condition.Ne, Condition.Eq);
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Equal(Lines([.. BoolPairHead, "  if32 v21 GtUnsigned v23 goto B3 else B2",
+            "B2:", "  r0 = 1", "  exit", "B3:", "  r0 = 2", "  exit"]), ir.Print());
+
+        // Clear then set: the second is the larger.
+        ir = BoolPair(Condition.Eq, Condition.Ne);
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Contains("  if32 v23 GtUnsigned v21 goto B3 else B2", ir.Print());
+    }
+
+    [Fact]
+    public void BooleanBranchMergingCombinesTwoSetBoolsWhenOneOfThemDiesThere()
+    {
+        var ir = BoolPair(Condition.Ne, Condition.Ne);
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Equal(Lines([.. BoolPairHead, "  v100 = and32 v21, v23", "  if32 v100 Ne 0 goto B3 else B2",
+            "B2:", "  r0 = 1", "  exit", "B3:", "  r0 = 2", "  exit"]), ir.Print());
+
+        ir = BoolPair(Condition.Eq, Condition.Eq);
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Contains("  v100 = or32 v21, v23\n  if32 v100 Eq 0 goto B3 else B2", ir.Print());
+
+        // Both live on in B2: the bitwise form would need a copy as well, two instructions for one branch.
+        ir = BoolPair(Condition.Ne, Condition.Ne, liveOn: true);
+        var before = ir.Print();
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+
+        // The compare form costs nothing, so it is made whatever lives on.
+        ir = BoolPair(Condition.Ne, Condition.Eq, liveOn: true);
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Contains("if32 v21 GtUnsigned v23 goto B3 else B2", ir.Print());
+    }
+
+    [Fact]
+    public void BooleanBranchMergingMovesUpOneCheapInstructionDeadOnTheOtherWay()
+    {
+        // r0 = 5 before the second test: B2 sets r0 itself, so running it on the way to B2 changes nothing.
+        var ir = BoolPair(Condition.Ne, Condition.Eq, moved: new ConstInstr(Reg.R0, 5));
+        ir[3].Instructions.Clear();
+        BooleanBranchMerging.Run(ir.Function);
+        Assert.Equal(Lines([.. BoolPairHead, "  r0 = 5", "  if32 v21 GtUnsigned v23 goto B3 else B2",
+            "B2:", "  r0 = 1", "  exit", "B3:", "  exit"]), ir.Print());
+    }
+
+    [Fact]
+    public void BooleanBranchMergingLeavesWhatItCannotProveOrWouldChange()
+    {
+        void Unchanged(IrBuilder ir)
+        {
+            var before = ir.Print();
+            BooleanBranchMerging.Run(ir.Function);
+            Assert.Equal(before, ir.Print());
+        }
+
+        // Not a bool: a byte is not 0 or 1, and "set" is not "equal to 1".
+        var wide = BoolPair(Condition.Ne, Condition.Eq);
+        wide.Function.Blocks[1].Terminator = ((BranchTerm)wide.Function.Blocks[1].Terminator!) with { Left = 22 };
+        Unchanged(wide);
+
+        // A compare with 2 is not a test of a bool.
+        var two = BoolPair(Condition.Ne, Condition.Eq);
+        two.Function.Blocks[0].Terminator = ((BranchTerm)two.Function.Blocks[0].Terminator!) with { Right = Operand.Imm(2) };
+        Unchanged(two);
+
+        // B1 entered from elsewhere as well: its test must stay for that way in.
+        var shared = BoolPair(Condition.Ne, Condition.Eq);
+        shared.Function.Blocks[2].Terminator = new JumpTerm(shared[1]);
+        shared.Function.Blocks[2].Instructions.Clear();
+        Unchanged(shared);
+
+        // What B1 does first would now run on the way to B2: not a store, not a value B2 reads.
+        Unchanged(BoolPair(Condition.Ne, Condition.Eq, moved: new StoreInstr(Reg.R1, 4, MemSize.B, Operand.Imm(1))));
+        var readInB2 = BoolPair(Condition.Ne, Condition.Eq, moved: new ConstInstr(30, 5));
+        readInB2.Function.Blocks[2].Instructions.Insert(0, new StoreInstr(Reg.R1, 4, MemSize.B, Operand.Reg(30)));
+        Unchanged(readInB2);
+    }
 }
