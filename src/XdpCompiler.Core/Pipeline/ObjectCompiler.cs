@@ -190,6 +190,7 @@ public static class ObjectCompiler
             return null;
         }
 
+        RedundantConstants.Run(function, colours);
         EmptyBlockThreading.Run(function, colours);
         if (function.StackSize > 512)
         {

@@ -1195,4 +1195,60 @@ public sealed class OptimizerPassTests
         readInB2.Function.Blocks[2].Instructions.Insert(0, new StoreInstr(Reg.R1, 4, MemSize.B, Operand.Reg(30)));
         Unchanged(readInB2);
     }
+
+    // v30 = 0xFFFFFFFF in B0, compared; then v31 = value in B1 (B0's only successor but one), stored; both coloured r2.
+    private static IrBuilder SameConstantTwice(long second, IrInstr? between = null)
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.W), new ConstInstr(30, 0xFFFFFFFF))
+            .End(0, new BranchTerm(Condition.Eq, Width.W64, 20, Operand.Reg(30), ir[2], ir[1]));
+        if (between is not null)
+            ir.Add(1, between);
+        ir.Add(1, new ConstInstr(31, second), new StoreInstr(Reg.R1, 8, MemSize.DW, Operand.Reg(31))).Return(1, 2);
+        ir.Return(2, 1);
+        return ir;
+    }
+
+    private static readonly Dictionary<int, int> SameConstantColours = new() { [20] = 3, [30] = 2, [31] = 2, [32] = 2 };
+
+    [Fact]
+    public void RedundantConstantsDropsAConstantItsRegisterAlreadyHolds()
+    {
+        var ir = SameConstantTwice(0xFFFFFFFF);
+        RedundantConstants.Run(ir.Function, SameConstantColours);
+        Assert.Equal(Lines(
+            "B0:", "  v20 = load32 [r1+0]", "  v30 = 4294967295", "  if v20 Eq v30 goto B2 else B1",
+            "B2:", "  r0 = 1", "  exit",
+            "B1:", "  store64 [r1+8], v31", "  r0 = 2", "  exit"), ir.Print());
+
+        // A 32-bit copy of a known register holds its low half.
+        ir = SameConstantTwice(0xFFFFFFFF, new MovInstr(32, 30, Width.W32));
+        ir.Function.Blocks[0].Instructions[1] = new ConstInstr(30, -1);
+        RedundantConstants.Run(ir.Function, SameConstantColours);
+        Assert.DoesNotContain("v31 = ", ir.Print());
+    }
+
+    [Fact]
+    public void RedundantConstantsForgetsWhatAnotherWriteOrAnotherWayInChanges()
+    {
+        void Kept(IrBuilder ir)
+        {
+            var before = ir.Print();
+            RedundantConstants.Run(ir.Function, SameConstantColours);
+            Assert.Equal(before, ir.Print());
+        }
+
+        Kept(SameConstantTwice(0xFFFF));
+        Kept(SameConstantTwice(-1));
+        Kept(SameConstantTwice(0xFFFFFFFF, new LoadInstr(32, Reg.R1, 4, MemSize.W)));
+        Kept(SameConstantTwice(0xFFFFFFFF, new BinaryInstr(BinaryOp.Add, Width.W64, 32, 32, Operand.Imm(1))));
+        // A helper call clobbers r1-r5.
+        Kept(SameConstantTwice(0xFFFFFFFF, new CallInstr(5, 0)));
+
+        // B1 is also entered from B2, where r2 may hold anything.
+        var twoWays = SameConstantTwice(0xFFFFFFFF);
+        twoWays.Function.Blocks[2].Instructions.Insert(0, new ConstInstr(32, 7));
+        twoWays.Function.Blocks[2].Terminator = new JumpTerm(twoWays[1]);
+        Kept(twoWays);
+    }
 }
