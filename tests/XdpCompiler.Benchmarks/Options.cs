@@ -1,14 +1,14 @@
 namespace XdpCompiler.Benchmarks;
 
 /// <summary>The command line: <c>[--repeat N] [--programs a,b] [--runs N] [--placements N] [--packets N] [--keep DIR] [--cpu v3|v4]</c>.</summary>
-internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int Runs, int CheckPackets, string? Keep, string Cpu = "v3", int Placements = 4)
+internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int Runs, int CheckPackets, string? Keep, string Cpu = "v3", int Placements = 8)
 {
     public const string Usage =
         "usage: dotnet run -c Release --project tests/XdpCompiler.Benchmarks -- [--repeat N] [--programs A,B] [--runs N] [--placements N] [--packets N] [--keep DIR] [--cpu v3|v4]\n" +
         "  --repeat N     BPF_PROG_TEST_RUN repeat count per timing run (default 1000000)\n" +
         "  --programs A,B only these programs (names of tests/XdpCompiler.Generator.Tests/Programs/*.cs with a C twin)\n" +
         "  --runs N       timing runs per program and compiler; the median is reported (default 5)\n" +
-        "  --placements N fresh loads of each object a timing run averages over (the kernel places each JIT image at random; default 4)\n" +
+        "  --placements N fresh loads of each object a timing run averages over (the kernel places each JIT image at random; default 8)\n" +
         "  --packets N    random packets for the self-check per program (default 2000)\n" +
         "  --keep DIR     also write both objects there (NAME.ours.o, NAME.clang.o) for llvm-objdump-19 -d\n" +
         "  --cpu v3|v4    instruction set for both compilers: our XdpCpu and clang's -mcpu (default v3)";
@@ -18,7 +18,7 @@ internal sealed record Options(uint Repeat, IReadOnlyList<string>? Programs, int
         uint repeat = 1_000_000;
         IReadOnlyList<string>? programs = null;
         var runs = 5;
-        var placements = 4;
+        var placements = 8;
         var packets = 2000;
         string? keep = null;
         var cpu = "v3";
