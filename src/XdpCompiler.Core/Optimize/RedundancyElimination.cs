@@ -19,12 +19,13 @@ internal static class RedundancyElimination
         {
             foreach (var def in Liveness.Defs(instruction))
                 definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
-            if (instruction is LoadInstr load)
-                loadedBits[load.Dst] = load.Size.Bits();
+            if (WidthBound(instruction) is { } bound)
+                loadedBits[bound.Register] = bound.Bits;
         }
 
         bool Stable(int register) => register == Reg.R10 || !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
-        // A register a load of at most this many bits defines (once) holds nothing above them: loads zero-extend.
+        // A register defined once by a load of at most this many bits, or by a 32-bit operation when the bits are 32,
+        // holds nothing above them: loads and 32-bit operations zero-extend.
         bool Fits(int register, int bits) => Stable(register) && loadedBits.TryGetValue(register, out var loaded) && loaded <= bits;
 
         var predecessors = function.Predecessors();
@@ -101,13 +102,27 @@ internal static class RedundancyElimination
 
         // A store leaves its value in memory: reading the same place back reads that register. A narrower load
         // zero-extends, so it reads the register only when nothing is set above the stored bits (the value was
-        // itself loaded at that width or narrower: "udp->Dst = src; if (udp->Dst == 53)").
+        // itself loaded at that width or narrower, "udp->Dst = src; if (udp->Dst == 53)", or a 32-bit operation
+        // made it for a 32-bit store, "(*count)++; *count += n").
         if (instruction is StoreInstr { Value.IsImmediate: false } store && (store.Base == Reg.R10 || stable(store.Base)) &&
             stable(store.Value.Register) && (store.Size == MemSize.DW || fits(store.Value.Register, store.Size.Bits())))
         {
             available[$"load {store.Base} {store.Offset} {store.Size}"] = new Available(store.Value.Register, new[] { store.Base, store.Value.Register });
         }
     }
+
+    /// <summary>How many low bits of its result an instruction can set: loads and 32-bit operations zero-extend.</summary>
+    private static (int Register, int Bits)? WidthBound(IrInstr instruction) => instruction switch
+    {
+        LoadInstr l => (l.Dst, l.Size.Bits()),
+        BinaryInstr { Width: Width.W32 } b => (b.Dst, 32),
+        MovInstr { Width: Width.W32 } m => (m.Dst, 32),
+        NegInstr { Width: Width.W32 } n => (n.Dst, 32),
+        ExtendInstr { Signed: false } e => (e.Dst, e.FromBits),
+        ExtendInstr { To: Width.W32 } e => (e.Dst, 32),
+        SwapInstr { Bits: < 64 } w => (w.Dst, w.Bits),
+        _ => null,
+    };
 
     /// <summary>
     /// The value an instruction computes, as text, and the registers it reads. Operands may be any virtual register

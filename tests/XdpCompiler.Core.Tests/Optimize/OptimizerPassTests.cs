@@ -498,6 +498,28 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void RedundancyEliminationForwardsA32BitResultStoredAt32Bits()
+    {
+        // "(*count)++; *count += n": the 32-bit add zero-extends, so the 32-bit reload reads the register back.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(21, 20, 0, MemSize.W),
+            new BinaryInstr(BinaryOp.Add, Width.W32, 22, 21, Operand.Imm(1)), new StoreInstr(20, 0, MemSize.W, Operand.Reg(22)),
+            new LoadInstr(23, 20, 0, MemSize.W),
+            // A 64-bit add may carry above bit 31: a 32-bit reload reads less than the register.
+            new BinaryInstr(BinaryOp.Add, Width.W64, 24, 21, Operand.Imm(1)), new StoreInstr(20, 8, MemSize.W, Operand.Reg(24)),
+            new LoadInstr(25, 20, 8, MemSize.W),
+            // A 32-bit result stored as 16 bits is not read back whole by a 16-bit load.
+            new StoreInstr(20, 16, MemSize.H, Operand.Reg(22)), new LoadInstr(26, 20, 16, MemSize.H),
+            new BinaryInstr(BinaryOp.Add, Width.W64, 27, 23, Operand.Reg(25)), new BinaryInstr(BinaryOp.Add, Width.W64, 27, 27, Operand.Reg(26)),
+            new MovInstr(Reg.R0, 27, Width.W64)).End(0, new ExitTerm());
+        RedundancyElimination.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v23 = mov64 v22", text);
+        Assert.Contains("v25 = load32 [v20+8]", text);
+        Assert.Contains("v26 = load16 [v20+16]", text);
+    }
+
+    [Fact]
     public void SwapCompareFoldingSeesTheLoadThroughACopy()
     {
         // "udp->Dst = src; if (udp->Dst == 53)": the reload became a copy of the loaded port.
