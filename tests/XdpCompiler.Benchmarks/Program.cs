@@ -121,15 +121,15 @@ internal static class Bench
         var programs = new List<ProgramResult>();
         foreach (var program in ourObject.Programs.Where(p => p.IsXdp).Select(p => p.Name).Order(StringComparer.Ordinal))
         {
-            var (ourNs, clangNs) = Time(ourObject, clangObject, program, packet, options);
+            var (ourRuns, clangRuns) = Time(ourObject, clangObject, program, packet, options);
             programs.Add(new ProgramResult(
                 program,
                 InstructionCount(ourObject, program),
                 InstructionCount(clangObject, program),
                 Processed(ourLoaded.Program(program)),
                 Processed(clangLoaded.Program(program)),
-                ourNs,
-                clangNs));
+                ourRuns,
+                clangRuns));
         }
 
         return new ObjectResult(name, ours.Milliseconds, clang.Milliseconds, programs);
@@ -150,8 +150,8 @@ internal static class Bench
     // run of that load: fresh loads in every run make the median stand on runs x placements draws, not on the few
     // that one set of loads would give. All of a run's loads stay loaded until it ends, so each lands in a place of
     // its own: a load freed before the next one is made hands that one the same slot, and the draws were then
-    // mostly one place. The median of the runs is reported.
-    private static (double Ours, double Clang) Time(BpfObject ourObject, BpfObject clangObject, string program, byte[] packet, Options options)
+    // mostly one place. Every run's mean is returned; the table shows their median.
+    private static (IReadOnlyList<double> Ours, IReadOnlyList<double> Clang) Time(BpfObject ourObject, BpfObject clangObject, string program, byte[] packet, Options options)
     {
         var ourTimes = new List<double>();
         var clangTimes = new List<double>();
@@ -207,12 +207,20 @@ internal static class Bench
             }
         }
 
-        return (Stats.Median(ourTimes), Stats.Median(clangTimes));
+        return (ourTimes, clangTimes);
     }
 }
 
-internal sealed record ProgramResult(string Name, int OurInstructions, int ClangInstructions, int OurProcessed, int ClangProcessed, double OurNs, double ClangNs)
+internal sealed record ProgramResult(string Name, int OurInstructions, int ClangInstructions, int OurProcessed, int ClangProcessed,
+    IReadOnlyList<double> OurRuns, IReadOnlyList<double> ClangRuns)
 {
+    public double OurNs => Stats.Median(OurRuns.ToArray());
+
+    public double ClangNs => Stats.Median(ClangRuns.ToArray());
+
+    /// <summary>Ours / clang's in one timing run (the two sides of a run are timed alternately, load by load).</summary>
+    public double RunRatio(int run) => Math.Max(OurRuns[run], 1) / Math.Max(ClangRuns[run], 1);
+
     public double InstructionRatio => (double)OurInstructions / ClangInstructions;
 
     public double ProcessedRatio => (double)OurProcessed / ClangProcessed;
