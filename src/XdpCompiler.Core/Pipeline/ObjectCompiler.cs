@@ -176,6 +176,7 @@ public static class ObjectCompiler
         BooleanBranchMerging.Run(function);
         CallSinking.Run(function);
         CodeSinking.Run(function);
+        LoadStoreMotion.Run(function);
         OperandCommutation.Run(function);
         BlockLayout.Run(function);
 
