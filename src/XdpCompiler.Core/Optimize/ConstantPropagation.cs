@@ -8,7 +8,7 @@ namespace XdpCompiler.Core.Optimize;
 /// constant at an instruction when every definition that reaches it sets that same constant. "int acc = 0; if (…)
 /// acc += t * c;" then adds to a known zero, which is the product itself: a copy the allocator can fold away instead of
 /// an add that keeps the zero and the product in two registers. A zero left operand turns add, or and xor into a
-/// copy and multiply, and and shifts into the constant zero; a branch on two known values becomes a jump. (Not a
+/// copy and multiply, and and shifts into the constant zero; a branch on two known values becomes a jump, and a known right operand an immediate. (Not a
 /// subtraction: "acc -= t" on a register already holding the zero is one instruction, a negation two.) The other passes see single-definition registers; this is the one that sees through locals.
 /// </summary>
 internal static class ConstantPropagation
@@ -93,7 +93,21 @@ internal static class ConstantPropagation
 
     private static IrInstr Rewrite(IrInstr instruction, Dictionary<int, long> state)
     {
-        if (instruction is not BinaryInstr b || Known(b.Left, state) is not 0)
+        if (instruction is not BinaryInstr b)
+            return instruction;
+        // A known right operand is an immediate ("Interlocked.Increment" adds the register it fetched with, holding
+        // 1): one register fewer to keep, and the immediate forms fold further. Not for a divisor, whose checks the
+        // frontend made for a register, nor a shift count the verifier would reject as an immediate.
+        if (!b.Right.IsImmediate && Known(b.Right.Register, state) is { } right &&
+            b.Op is not (BinaryOp.DivUnsigned or BinaryOp.ModUnsigned or BinaryOp.DivSigned or BinaryOp.ModSigned) &&
+            (b.Width == Width.W32 || right is >= int.MinValue and <= int.MaxValue) &&
+            (b.Op is not (BinaryOp.Shl or BinaryOp.ShrUnsigned or BinaryOp.ShrSigned) || right >= 0 && right < (int)b.Width))
+        {
+            b = b with { Right = Operand.Imm(b.Width == Width.W32 ? unchecked((int)right) : right) };
+            instruction = b;
+        }
+
+        if (Known(b.Left, state) is not 0)
             return instruction;
         var source = instruction.Source;
         switch (b.Op)

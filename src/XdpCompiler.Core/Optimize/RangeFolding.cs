@@ -9,13 +9,42 @@ namespace XdpCompiler.Core.Optimize;
 /// a value that already has the extended form is a copy ("(long)e" of a byte read from the packet); a sign extension
 /// of a 32-bit sum, difference or product that cannot overflow is the same operation done in 64 bits
 /// ("(long)(data[30] - 128)"); a compare of "x * c" with a constant compares x with the constant divided, when the
-/// product cannot wrap ("tweak * -3 &gt; 200" is "tweak &lt; -66"); a compare the interval decides becomes a jump.
+/// product cannot wrap ("tweak * -3 &gt; 200" is "tweak &lt; -66"), and "x + c == K" compares x with K - c; a compare the interval decides
+/// becomes a jump.
 /// </summary>
 internal static class RangeFolding
 {
     public static void Run(IrFunction function)
     {
         var facts = new ValueFacts(function);
+        // Each register's definitions, by place: a sum's operand is read again at the compare.
+        var definitions = new Dictionary<int, List<(IrBlock Block, int Index)>>();
+        foreach (var block in function.Blocks)
+        {
+            for (var i = 0; i < block.Instructions.Count; i++)
+            {
+                foreach (var def in Backend.Liveness.Defs(block.Instructions[i]))
+                {
+                    if (!definitions.TryGetValue(def, out var list))
+                        definitions[def] = list = new List<(IrBlock, int)>();
+                    list.Add((block, i));
+                }
+            }
+        }
+
+        // x keeps its value from the sum to any compare of it: x is defined once, or only before the sum in its block
+        // (a way from the sum back to those definitions runs the sum again).
+        bool Unchanged(int register, IrInstr sum)
+        {
+            if (facts.Single(register))
+                return true;
+            if (Ir.IsPhysical(register) || !definitions.TryGetValue(register, out var defs))
+                return false;
+            var block = function.Blocks.FirstOrDefault(b => b.Instructions.Any(i => ReferenceEquals(i, sum)));
+            var index = block?.Instructions.FindIndex(i => ReferenceEquals(i, sum)) ?? -1;
+            return block is not null && defs.All(d => d.Block == block && d.Index < index);
+        }
+
         foreach (var block in function.Blocks)
         {
             for (var i = 0; i < block.Instructions.Count; i++)
@@ -34,6 +63,8 @@ internal static class RangeFolding
                     block.Terminator = simpler;
                 else if (Shifted(branch, facts) is { } unshifted)
                     block.Terminator = unshifted;
+                else if (Offset(branch, facts, Unchanged) is { } direct)
+                    block.Terminator = direct;
             }
         }
 
@@ -175,6 +206,27 @@ internal static class RangeFolding
     /// "(x &gt;&gt; k) cond K" as "x cond' K'" when the shifted value is all of x's bits from k up at the compare's
     /// width: "(ushort)(umix &gt;&gt; 16) &gt; 0x8000" is "(uint)umix &gt; 0x8000FFFF", without the shift and the mask.
     /// </summary>
+    /// <summary>
+    /// "x + c == K" is "x == K - c" in wrapping arithmetic, whatever x is ("Interlocked.Increment(ref n) == 0" is
+    /// "old == -1"): the sum, read only here, is not computed. A 32-bit compare sees the low halves, so it takes a
+    /// sum of either width; a 64-bit one only a 64-bit sum.
+    /// </summary>
+    private static BranchTerm? Offset(BranchTerm branch, ValueFacts facts, Func<int, IrInstr, bool> unchanged)
+    {
+        if (branch.Condition is not (Condition.Eq or Condition.Ne) || facts.UseCount(branch.Left) != 1 ||
+            facts.Definition(branch.Left) is not BinaryInstr { Op: BinaryOp.Add or BinaryOp.Sub, Right.IsImmediate: true } sum ||
+            branch.Width == Width.W64 && sum.Width != Width.W64 || !unchanged(sum.Left, sum))
+        {
+            return null;
+        }
+
+        var addend = sum.Width == Width.W32 ? unchecked((int)sum.Right.Immediate) : sum.Right.Immediate;
+        var target = unchecked(sum.Op == BinaryOp.Add ? branch.Right.Immediate - addend : branch.Right.Immediate + addend);
+        if (branch.Width == Width.W32)
+            return branch with { Left = sum.Left, Right = IR.Operand.Imm(unchecked((int)target)) };
+        return target is >= int.MinValue and <= int.MaxValue ? branch with { Left = sum.Left, Right = IR.Operand.Imm(target) } : null;
+    }
+
     private static BranchTerm? Shifted(BranchTerm branch, ValueFacts facts)
     {
         if (branch.Condition is Condition.Eq or Condition.Ne or Condition.Set or Condition.Clear || facts.UseCount(branch.Left) != 1)

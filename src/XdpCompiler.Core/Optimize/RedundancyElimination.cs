@@ -58,6 +58,40 @@ internal static class RedundancyElimination
                 var index = i;
                 Transfer(block.Instructions[i], available, Stable, Fits, rewrite: replacement => block.Instructions[index] = replacement);
             }
+
+            RemoveOverwrittenStores(block, Stable);
+        }
+    }
+
+    /// <summary>
+    /// A store whose bytes a later store in the block writes again, with nothing in between that may read them, is
+    /// never seen: "post = (*scratch)++; *scratch = 0" stores only the zero. Through one base register defined once
+    /// (or the frame pointer); a load through another register, an atomic or a helper call may read anything.
+    /// </summary>
+    private static void RemoveOverwrittenStores(IrBlock block, Func<int, bool> stable)
+    {
+        var code = block.Instructions;
+        for (var i = code.Count - 1; i >= 0; i--)
+        {
+            if (code[i] is not StoreInstr first || !stable(first.Base))
+                continue;
+            var end = first.Offset + first.Size.Bits() / 8;
+            for (var j = i + 1; j < code.Count; j++)
+            {
+                var next = code[j];
+                if (next is StoreInstr later && later.Base == first.Base && later.Offset <= first.Offset &&
+                    later.Offset + later.Size.Bits() / 8 >= end)
+                {
+                    code.RemoveAt(i);
+                    break;
+                }
+
+                if (next is AtomicInstr or CallInstr || Liveness.Defs(next).Contains(first.Base) ||
+                    next is LoadInstr load && (load.Base != first.Base || load.Offset < end && first.Offset < load.Offset + load.Size.Bits() / 8))
+                {
+                    break;
+                }
+            }
         }
     }
 

@@ -1331,4 +1331,80 @@ public sealed class OptimizerPassTests
         LoadStoreMotion.Run(ir.Function);
         Assert.Contains("B1:\n  v21 = load8 [v20+0]\n  v20 = load64 [r1+8]", ir.Print());
     }
+
+    [Fact]
+    public void ConstantPropagationMakesAKnownRightOperandAnImmediate()
+    {
+        // Interlocked.Increment: fetch-and-add of a register holding 1, then the same register added to the old value.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new ConstInstr(21, 1), new AtomicInstr(AtomicOp.Add, 20, 0, MemSize.W, 21, 22),
+            new BinaryInstr(BinaryOp.Add, Width.W32, 23, 22, Operand.Reg(21)),
+            // Not a divisor, and not a shift count the verifier would refuse as an immediate.
+            new ConstInstr(24, 0), new BinaryInstr(BinaryOp.DivUnsigned, Width.W64, 25, 23, Operand.Reg(24)),
+            new ConstInstr(26, 40), new BinaryInstr(BinaryOp.Shl, Width.W32, 27, 25, Operand.Reg(26)),
+            new ConstInstr(28, 0x1_0000_0001), new BinaryInstr(BinaryOp.Xor, Width.W32, 29, 27, Operand.Reg(28)),
+            new BinaryInstr(BinaryOp.Xor, Width.W64, 30, 29, Operand.Reg(28)),
+            new MovInstr(Reg.R0, 30, Width.W64)).End(0, new ExitTerm());
+        ConstantPropagation.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("v23 = add32 v22, 1", text);
+        Assert.Contains("v25 = divunsigned64 v23, v24", text);
+        Assert.Contains("v27 = shl32 v25, v26", text);
+        // A 32-bit operation reads the low half; a 64-bit one needs the constant to fit a sign-extended immediate.
+        Assert.Contains("v29 = xor32 v27, 1", text);
+        Assert.Contains("v30 = xor64 v29, v28", text);
+    }
+
+    [Fact]
+    public void RangeFoldingComparesTheOperandOfASumWithTheConstantMoved()
+    {
+        // inc = old + 1 (old fetched by an atomic that also wrote it once before); if (inc == 0) -> if (old == -1).
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new ConstInstr(21, 1), new AtomicInstr(AtomicOp.Add, 20, 0, MemSize.W, 21, 21),
+                new BinaryInstr(BinaryOp.Add, Width.W32, 22, 21, Operand.Imm(1)), new LoadInstr(23, Reg.R1, 8, MemSize.DW),
+                new BinaryInstr(BinaryOp.Sub, Width.W32, 24, 23, Operand.Imm(5)))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 22, Zero, ir[1], ir[2]));
+        // A 64-bit compare of a 32-bit difference: the difference's upper half is zero, x's need not be.
+        ir.End(1, new BranchTerm(Condition.Ne, Width.W64, 24, Operand.Imm(7), ir[2], ir[3]));
+        ir.Return(2, 1).Return(3, 2);
+        RangeFolding.Run(ir.Function);
+        var text = ir.Print();
+        Assert.Contains("if32 v21 Eq -1 goto B1 else B2", text);
+        Assert.Contains("if v24 Ne 7 goto B2 else B3", text);
+
+        // The operand written again after the sum (a local): the compare must see the sum's operand, so it stays.
+        var later = new IrBuilder();
+        later.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.W), new BinaryInstr(BinaryOp.Add, Width.W32, 22, 20, Operand.Imm(1)),
+                new LoadInstr(20, Reg.R1, 4, MemSize.W))
+            .End(0, new BranchTerm(Condition.Eq, Width.W32, 22, Zero, later[1], later[2]));
+        later.Return(1, 1).Return(2, 2);
+        RangeFolding.Run(later.Function);
+        Assert.Contains("if32 v22 Eq 0 goto B1 else B2", later.Print());
+    }
+
+    [Fact]
+    public void RedundancyEliminationDropsAStoreALaterOneOverwritesUnread()
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(21, Reg.R1, 8, MemSize.DW),
+            new StoreInstr(20, 0, MemSize.DW, Operand.Reg(21)), new StoreInstr(20, 8, MemSize.W, Operand.Reg(21)),
+            new StoreInstr(20, 0, MemSize.DW, Operand.Imm(0)),
+            // Read in between through the same register: kept.
+            new StoreInstr(20, 16, MemSize.W, Operand.Imm(1)), new LoadInstr(22, 20, 16, MemSize.B), new StoreInstr(20, 16, MemSize.W, Operand.Imm(2)),
+            // Through another register, which may point at the same bytes: kept.
+            new StoreInstr(20, 24, MemSize.W, Operand.Imm(1)), new LoadInstr(23, 21, 0, MemSize.B), new StoreInstr(20, 24, MemSize.W, Operand.Imm(2)),
+            // Only partly overwritten: kept.
+            new StoreInstr(20, 32, MemSize.W, Operand.Imm(1)), new StoreInstr(20, 34, MemSize.H, Operand.Imm(2)),
+            // A helper call may read memory (a key on the stack): kept.
+            new StoreInstr(Reg.R10, -8, MemSize.W, Operand.Imm(1)), new CallInstr(1, 2), new StoreInstr(Reg.R10, -8, MemSize.W, Operand.Imm(2)),
+            new BinaryInstr(BinaryOp.Add, Width.W64, 24, 22, Operand.Reg(23)), new MovInstr(Reg.R0, 24, Width.W64)).End(0, new ExitTerm());
+        RedundancyElimination.Run(ir.Function);
+        var text = ir.Print();
+        Assert.DoesNotContain("store64 [v20+0], v21", text);
+        Assert.Contains("store32 [v20+8], v21", text);
+        Assert.Contains("store32 [v20+16], 1", text);
+        Assert.Contains("store32 [v20+24], 1", text);
+        Assert.Contains("store32 [v20+32], 1", text);
+        Assert.Contains("store32 [r10-8], 1", text);
+    }
 }
