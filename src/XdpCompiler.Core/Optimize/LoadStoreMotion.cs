@@ -93,7 +93,7 @@ internal static class LoadStoreMotion
     /// <summary>Whether the instruction may write any byte of [base + offset, + size).</summary>
     private static bool Writes(IrInstr instruction, int @base, short offset, MemSize size) => instruction switch
     {
-        StoreInstr s => Overlaps(s.Base, s.Offset, s.Size, @base, offset, size),
+        StoreInstr s => MemoryRanges.Overlap(s.Base, s.Offset, s.Size, @base, offset, size),
         AtomicInstr or CallInstr => true,
         _ => false,
     };
@@ -101,10 +101,7 @@ internal static class LoadStoreMotion
     /// <summary>Whether the instruction may read or write any byte of [base + offset, + size).</summary>
     private static bool Touches(IrInstr instruction, int @base, short offset, MemSize size) => instruction switch
     {
-        LoadInstr l => Overlaps(l.Base, l.Offset, l.Size, @base, offset, size),
+        LoadInstr l => MemoryRanges.Overlap(l.Base, l.Offset, l.Size, @base, offset, size),
         _ => Writes(instruction, @base, offset, size),
     };
-
-    private static bool Overlaps(int baseA, short offsetA, MemSize sizeA, int baseB, short offsetB, MemSize sizeB) =>
-        baseA != baseB || offsetA < offsetB + sizeB.Bits() / 8 && offsetB < offsetA + sizeA.Bits() / 8;
 }

@@ -75,19 +75,17 @@ internal static class RedundancyElimination
         {
             if (code[i] is not StoreInstr first || !stable(first.Base))
                 continue;
-            var end = first.Offset + first.Size.Bits() / 8;
             for (var j = i + 1; j < code.Count; j++)
             {
                 var next = code[j];
-                if (next is StoreInstr later && later.Base == first.Base && later.Offset <= first.Offset &&
-                    later.Offset + later.Size.Bits() / 8 >= end)
+                if (next is StoreInstr later && MemoryRanges.Covers(later.Base, later.Offset, later.Size, first.Base, first.Offset, first.Size))
                 {
                     code.RemoveAt(i);
                     break;
                 }
 
                 if (next is AtomicInstr or CallInstr || Liveness.Defs(next).Contains(first.Base) ||
-                    next is LoadInstr load && (load.Base != first.Base || load.Offset < end && first.Offset < load.Offset + load.Size.Bits() / 8))
+                    next is LoadInstr load && MemoryRanges.Overlap(load.Base, load.Offset, load.Size, first.Base, first.Offset, first.Size))
                 {
                     break;
                 }
