@@ -39,8 +39,14 @@ internal static class RedundantConstants
                     default:
                         foreach (var def in Liveness.Defs(instruction))
                             known.Remove(P(def));
-                        if (instruction is AtomicInstr)
+                        // A fetching atomic writes the old value where its operand is (the emitter's choice), and
+                        // compare-exchange into r0, whatever the instruction names.
+                        if (instruction is AtomicInstr atomic)
+                        {
                             known.Remove(Reg.R0);
+                            if (atomic.FetchDst is not null)
+                                known.Remove(P(atomic.Value));
+                        }
                         break;
                 }
 

@@ -29,6 +29,7 @@ internal static class BooleanBranchMerging
         var incoming = function.IncomingEdges();
         ValueFacts? facts = null;
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
+        Dictionary<IrBlock, HashSet<int>>? defined = null;
         foreach (var first in function.Blocks)
         {
             if (first.Terminator is not BranchTerm outer || outer.True == outer.False)
@@ -62,6 +63,20 @@ internal static class BooleanBranchMerging
 
                 var other = inner.True == shared ? inner.False : inner.True;
                 if (other == first)
+                    continue;
+                // b (and what the moved instruction reads) is now read on the way from A to C as well: it must have
+                // a value on every way into A, or the verifier refuses the read ("!read_ok").
+                defined ??= DefinedAtEnd(function);
+                var readEarly = new List<int> { b.Register };
+                if (moved is not null)
+                {
+                    readEarly.Remove(b.Register);
+                    readEarly.AddRange(Liveness.Uses(moved));
+                    if (!Liveness.Defs(moved).Contains(b.Register))
+                        readEarly.Add(b.Register);
+                }
+
+                if (!defined.TryGetValue(first, out var set) || readEarly.Any(r => !Ir.IsPhysical(r) && !set.Contains(r)))
                     continue;
                 // D is reached when A goes to B and B does not go to the shared block.
                 var whenA = second == outer.True ? a.WhenSet : !a.WhenSet;
@@ -121,6 +136,47 @@ internal static class BooleanBranchMerging
             _ => null,
         };
         return whenSet is { } set ? (branch.Left, set) : null;
+    }
+
+    /// <summary>The registers written on every way from the entry to the end of each block (the entry's own writes first).</summary>
+    private static Dictionary<IrBlock, HashSet<int>> DefinedAtEnd(IrFunction function)
+    {
+        var predecessors = function.Predecessors();
+        var atEnd = new Dictionary<IrBlock, HashSet<int>>();
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var block in function.Blocks)
+            {
+                // A predecessor not reached yet constrains nothing.
+                HashSet<int>? set = block == function.Blocks[0] ? new HashSet<int>() : null;
+                if (set is null)
+                {
+                    foreach (var predecessor in predecessors[block])
+                    {
+                        if (!atEnd.TryGetValue(predecessor, out var reached))
+                            continue;
+                        if (set is null)
+                            set = new HashSet<int>(reached);
+                        else
+                            set.IntersectWith(reached);
+                    }
+                }
+
+                if (set is null)
+                    continue;
+                set.UnionWith(block.Instructions.SelectMany(Liveness.Defs));
+                if (!atEnd.TryGetValue(block, out var previous) || !previous.SetEquals(set))
+                {
+                    atEnd[block] = set;
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+
+        return atEnd;
     }
 
     private static HashSet<int> LiveIn(IrBlock block, Dictionary<IrBlock, HashSet<int>> liveOut) =>

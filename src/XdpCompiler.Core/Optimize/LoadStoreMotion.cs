@@ -73,7 +73,7 @@ internal static class LoadStoreMotion
                 continue;
             var start = i;
             while (start > 0 && !Liveness.Defs(code[start - 1]).Any(d => d == value || d == store.Base) &&
-                   !Touches(code[start - 1], store.Base, store.Offset, store.Size))
+                   !Touches(code[start - 1], store.Base, store.Offset, store.Size) && !ExtendsLoadAbove(code, start - 1))
             {
                 start--;
             }
@@ -84,6 +84,13 @@ internal static class LoadStoreMotion
             code.Insert(start, store);
         }
     }
+
+    /// <summary>
+    /// Whether the instruction extends what the one above it loaded: the emitter fuses such a pair into one
+    /// sign-extending load (cpu v4) only when nothing stands between them.
+    /// </summary>
+    private static bool ExtendsLoadAbove(List<IrInstr> code, int index) =>
+        index > 0 && code[index] is ExtendInstr extend && code[index - 1] is LoadInstr load && load.Dst == extend.Src;
 
     /// <summary>Whether the register is read at or after <paramref name="from"/>, by the terminator, or later.</summary>
     private static bool ReadFrom(List<IrInstr> code, int from, Terminator? terminator, HashSet<int> liveOut, int register) =>

@@ -220,8 +220,9 @@ internal static class RangeFolding
             return null;
         }
 
-        var addend = sum.Width == Width.W32 ? unchecked((int)sum.Right.Immediate) : sum.Right.Immediate;
-        var target = unchecked(sum.Op == BinaryOp.Add ? branch.Right.Immediate - addend : branch.Right.Immediate + addend);
+        // Immediates are 32 bits, sign-extended where an operation is 64-bit.
+        long addend = unchecked((int)sum.Right.Immediate), k = unchecked((int)branch.Right.Immediate);
+        var target = unchecked(sum.Op == BinaryOp.Add ? k - addend : k + addend);
         if (branch.Width == Width.W32)
             return branch with { Left = sum.Left, Right = IR.Operand.Imm(unchecked((int)target)) };
         return target is >= int.MinValue and <= int.MaxValue ? branch with { Left = sum.Left, Right = IR.Operand.Imm(target) } : null;

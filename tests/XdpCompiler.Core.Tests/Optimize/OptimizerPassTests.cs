@@ -1211,6 +1211,17 @@ public sealed class OptimizerPassTests
         shared.Function.Blocks[2].Instructions.Clear();
         Unchanged(shared);
 
+        // v23 is written only on the way where v21 is set, so B1 reads it only then: tested in B0 it could be unset.
+        var unset = new IrBuilder();
+        unset.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.B), new BinaryInstr(BinaryOp.And, Width.W32, 21, 20, Operand.Imm(1)))
+            .End(0, new BranchTerm(Condition.Ne, Width.W32, 21, Zero, unset[4], unset[5]));
+        unset.Add(4, new LoadInstr(22, Reg.R1, 1, MemSize.B), new BinaryInstr(BinaryOp.And, Width.W32, 23, 22, Operand.Imm(1)))
+            .End(4, new JumpTerm(unset[5]));
+        unset.End(5, new BranchTerm(Condition.Ne, Width.W32, 21, Zero, unset[1], unset[2]));
+        unset.End(1, new BranchTerm(Condition.Eq, Width.W32, 23, Zero, unset[3], unset[2]));
+        unset.Return(2, 1).Return(3, 2);
+        Unchanged(unset);
+
         // What B1 does first would now run on the way to B2: not a store, not a value B2 reads.
         Unchanged(BoolPair(Condition.Ne, Condition.Eq, moved: new StoreInstr(Reg.R1, 4, MemSize.B, Operand.Imm(1))));
         var readInB2 = BoolPair(Condition.Ne, Condition.Eq, moved: new ConstInstr(30, 5));
@@ -1264,8 +1275,9 @@ public sealed class OptimizerPassTests
         Kept(SameConstantTwice(-1));
         Kept(SameConstantTwice(0xFFFFFFFF, new LoadInstr(32, Reg.R1, 4, MemSize.W)));
         Kept(SameConstantTwice(0xFFFFFFFF, new BinaryInstr(BinaryOp.Add, Width.W64, 32, 32, Operand.Imm(1))));
-        // A helper call clobbers r1-r5.
+        // A helper call clobbers r1-r5; a fetching atomic writes the old value into its operand's register.
         Kept(SameConstantTwice(0xFFFFFFFF, new CallInstr(5, 0)));
+        Kept(SameConstantTwice(0xFFFFFFFF, new AtomicInstr(AtomicOp.Add, 20, 0, MemSize.W, 30, 20)));
 
         // B1 is also entered from B2, where r2 may hold anything.
         var twoWays = SameConstantTwice(0xFFFFFFFF);
@@ -1319,6 +1331,19 @@ public sealed class OptimizerPassTests
     }
 
     [Fact]
+    public void LoadStoreMotionLeavesALoadAndItsExtensionTogether()
+    {
+        // cpu v4 fuses "load8; sext8to64" into one signed load only when they are adjacent.
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new LoadInstr(29, Reg.R1, 8, MemSize.B), new LoadInstr(30, 20, 2, MemSize.B),
+            new LoadInstr(21, 20, 0, MemSize.B), new ExtendInstr(22, 21, 8, true, Width.W64), new StoreInstr(20, 0, MemSize.B, Operand.Reg(29)),
+            new MovInstr(Reg.R0, 22, Width.W64), new BinaryInstr(BinaryOp.Add, Width.W64, Reg.R0, Reg.R0, Operand.Reg(30))).End(0, new ExitTerm());
+        var before = ir.Print();
+        LoadStoreMotion.Run(ir.Function);
+        Assert.Equal(before, ir.Print());
+    }
+
+    [Fact]
     public void LoadStoreMotionDoesNotCarryALoadPastAWriteOfItsBase()
     {
         // In a loop a register defined once is written again each round: "x = p[0]; p = next; use x" reads the old p.
@@ -1335,9 +1360,11 @@ public sealed class OptimizerPassTests
     [Fact]
     public void ConstantPropagationMakesAKnownRightOperandAnImmediate()
     {
-        // Interlocked.Increment: fetch-and-add of a register holding 1, then the same register added to the old value.
+        // Interlocked.Increment: fetch-and-add of a copy of a register holding 1 (the old value comes back in the
+        // copy), then the 1 added to the old value.
         var ir = new IrBuilder();
-        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new ConstInstr(21, 1), new AtomicInstr(AtomicOp.Add, 20, 0, MemSize.W, 21, 22),
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.DW), new ConstInstr(21, 1), new MovInstr(22, 21, Width.W64),
+            new AtomicInstr(AtomicOp.Add, 20, 0, MemSize.W, 22, 22),
             new BinaryInstr(BinaryOp.Add, Width.W32, 23, 22, Operand.Reg(21)),
             // Not a divisor, and not a shift count the verifier would refuse as an immediate.
             new ConstInstr(24, 0), new BinaryInstr(BinaryOp.DivUnsigned, Width.W64, 25, 23, Operand.Reg(24)),
