@@ -33,6 +33,39 @@ internal static class BlockLayout
                 blocks.Insert(from, clearTarget);
             }
         }
+
+        MaskWhereClearMustJump(function);
+    }
+
+    /// <summary>
+    /// Where the "set" target still comes next, "jset x, m → set; goto clear" becomes "x &amp;= m; if x == 0 goto
+    /// clear", when x is not read afterwards (so the mask needs no copy): the same two instructions, but the way to
+    /// the clear target takes one jump instead of two, and the way to the set target falls through instead of jumping
+    /// (a taken jump costs the CPU about what three instructions do).
+    /// </summary>
+    private static void MaskWhereClearMustJump(IrFunction function)
+    {
+        var blocks = function.Blocks;
+        Dictionary<IrBlock, HashSet<int>>? liveOut = null;
+        for (var i = 0; i + 1 < blocks.Count; i++)
+        {
+            if (blocks[i].Terminator is not BranchTerm { Condition: Condition.Set or Condition.Clear, Right.IsImmediate: true } test ||
+                Ir.IsPhysical(test.Left))
+            {
+                continue;
+            }
+
+            var setTarget = test.Condition == Condition.Set ? test.True : test.False;
+            var clearTarget = test.Condition == Condition.Set ? test.False : test.True;
+            if (setTarget != blocks[i + 1] || clearTarget == setTarget)
+                continue;
+            liveOut ??= Liveness.Compute(function);
+            if (liveOut[blocks[i]].Contains(test.Left))
+                continue;
+            var masked = function.NewRegister();
+            blocks[i].Instructions.Add(new BinaryInstr(BinaryOp.And, test.Width, masked, test.Left, test.Right) { Source = test.Source });
+            blocks[i].Terminator = new BranchTerm(Condition.Eq, test.Width, masked, Operand.Imm(0), clearTarget, setTarget) { Source = test.Source };
+        }
     }
 
     /// <summary>Jump instructions the emitter adds for this order (beyond one per conditional branch).</summary>

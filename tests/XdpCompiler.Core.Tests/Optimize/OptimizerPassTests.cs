@@ -1434,4 +1434,32 @@ public sealed class OptimizerPassTests
         Assert.Contains("store32 [v20+32], 1", text);
         Assert.Contains("store32 [r10-8], 1", text);
     }
+
+    // if (x has bit 8) { if (y > 1000) return 1; } return 2 — the "set" block comes next and must fall through.
+    private static IrBuilder BitThenCompare(bool xReadAfter)
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, MemSize.H), new LoadInstr(21, Reg.R1, 2, MemSize.H))
+            .End(0, new BranchTerm(Condition.Set, Width.W32, 20, Operand.Imm(0x100), ir[1], ir[2]));
+        ir.End(1, new BranchTerm(Condition.GtSigned, Width.W32, 21, Operand.Imm(1000), ir[3], ir[2]));
+        if (xReadAfter)
+            ir.Add(2, new StoreInstr(Reg.R1, 4, MemSize.H, Operand.Reg(20)));
+        ir.Return(2, 2).Return(3, 1);
+        return ir;
+    }
+
+    [Fact]
+    public void BlockLayoutMasksABitTestWhoseClearTargetMustBeJumpedTo()
+    {
+        // B2 cannot come right behind B0 (B1 falls into it): jset would need a goto to B2 after it.
+        var ir = BitThenCompare(xReadAfter: false);
+        BlockLayout.Run(ir.Function);
+        Assert.Equal(Lines("B0:", "  v20 = load16 [r1+0]", "  v21 = load16 [r1+2]", "  v100 = and32 v20, 256", "  if32 v100 Eq 0 goto B2 else B1",
+            "B1:", "  if32 v21 GtSigned 1000 goto B3 else B2", "B2:", "  r0 = 2", "  exit", "B3:", "  r0 = 1", "  exit"), ir.Print());
+
+        // x read again later: the mask would need a copy as well, so the jset stays.
+        ir = BitThenCompare(xReadAfter: true);
+        BlockLayout.Run(ir.Function);
+        Assert.Contains("if32 v20 Set 256 goto B1 else B2", ir.Print());
+    }
 }
