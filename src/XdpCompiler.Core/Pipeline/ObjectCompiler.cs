@@ -174,6 +174,7 @@ public static class ObjectCompiler
         ReturnHoisting.Run(function);
         ConstantDiamonds.Run(function);
         BooleanBranchMerging.Run(function);
+        RangeChecks.Run(function);
         CallSinking.Run(function);
         CodeSinking.Run(function);
         LoadStoreMotion.Run(function);

@@ -1462,4 +1462,55 @@ public sealed class OptimizerPassTests
         BlockLayout.Run(ir.Function);
         Assert.Contains("if32 v20 Set 256 goto B1 else B2", ir.Print());
     }
+
+    // "if (x <first> K1) return 2 (B2); if (x <second> K2) return 1 (B3); return 2", x loaded in B0.
+    private static IrBuilder TwoCompares(Width width, Condition first, long k1, Condition second, long k2, bool xReadAfter = false)
+    {
+        var ir = new IrBuilder();
+        ir.Add(0, new LoadInstr(20, Reg.R1, 0, width == Width.W32 ? MemSize.W : MemSize.DW))
+            .End(0, new BranchTerm(first, width, 20, Operand.Imm(k1), ir[2], ir[1]));
+        ir.End(1, new BranchTerm(second, width, 20, Operand.Imm(k2), ir[3], ir[2]));
+        if (xReadAfter)
+            ir.Add(2, new StoreInstr(Reg.R1, 8, MemSize.W, Operand.Reg(20)));
+        ir.Return(2, 2).Return(3, 1);
+        return ir;
+    }
+
+    [Fact]
+    public void RangeChecksMakeTwoComparesOneUnsignedCompareOfAnOffset()
+    {
+        // port >= 1000 && port < 2000 (signed, as C# compares ints): (port - 1000) <u 1000.
+        var ir = TwoCompares(Width.W32, Condition.LtSigned, 1000, Condition.LtSigned, 2000);
+        RangeChecks.Run(ir.Function);
+        Assert.Equal(Lines("B0:", "  v20 = load32 [r1+0]", "  v100 = sub32 v20, 1000", "  if32 v100 LtUnsigned 1000 goto B3 else B2",
+            "B2:", "  r0 = 2", "  exit", "B3:", "  r0 = 1", "  exit"), ir.Print());
+
+        // -5 <= x <= 5 at 64 bits: the start is negative, a sign-extended immediate.
+        ir = TwoCompares(Width.W64, Condition.LtSigned, -5, Condition.LeSigned, 5);
+        RangeChecks.Run(ir.Function);
+        Assert.Contains("  v100 = sub64 v20, -5\n  if v100 LtUnsigned 11 goto B3 else B2", ir.Print());
+
+        // Signed then unsigned: x >= 0 (signed) && x <u 100 is [0, 99], x itself below 100 (read later or not).
+        ir = TwoCompares(Width.W32, Condition.LtSigned, 0, Condition.LtUnsigned, 100, xReadAfter: true);
+        RangeChecks.Run(ir.Function);
+        Assert.Contains("  v20 = load32 [r1+0]\n  if32 v20 LtUnsigned 100 goto B3 else B2", ir.Print());
+    }
+
+    [Fact]
+    public void RangeChecksLeaveTwoPiecesAndLiveRegistersAlone()
+    {
+        void Unchanged(IrBuilder ir)
+        {
+            var before = ir.Print();
+            RangeChecks.Run(ir.Function);
+            Assert.Equal(before, ir.Print());
+        }
+
+        // x != 5 && x <u 10 is [0, 4] and [6, 9]: two runs, not one compare.
+        Unchanged(TwoCompares(Width.W32, Condition.Eq, 5, Condition.LtUnsigned, 10));
+        // x read again on the way out: the offset would need a copy of x.
+        Unchanged(TwoCompares(Width.W32, Condition.LtSigned, 1000, Condition.LtSigned, 2000, xReadAfter: true));
+        // A bit test is not a run of values.
+        Unchanged(TwoCompares(Width.W32, Condition.Set, 4, Condition.LtSigned, 2000));
+    }
 }
