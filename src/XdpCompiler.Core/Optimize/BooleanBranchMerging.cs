@@ -26,78 +26,55 @@ internal static class BooleanBranchMerging
 
     private static bool RunOnce(IrFunction function, HashSet<int> booleans)
     {
-        var incoming = function.IncomingEdges();
         ValueFacts? facts = null;
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
         Dictionary<IrBlock, HashSet<int>>? defined = null;
-        foreach (var first in function.Blocks)
+        foreach (var (first, outer, second, inner, shared, other) in BranchPair.In(function))
         {
-            if (first.Terminator is not BranchTerm outer || outer.True == outer.False)
+            if (second.Instructions.Count > 1 || Test(outer) is not { } a || Test(inner) is not { } b)
                 continue;
-            foreach (var second in new[] { outer.True, outer.False })
+            facts ??= new ValueFacts(function);
+            if (!IsBoolean(a.Register, facts, booleans) || !IsBoolean(b.Register, facts, booleans))
+                continue;
+
+            var moved = second.Instructions.Count == 1 ? second.Instructions[0] : null;
+            if (moved is not null)
             {
-                var shared = second == outer.True ? outer.False : outer.True;
-                if (second == first || shared == second || shared == first || incoming[second] != 1 ||
-                    second.Terminator is not BranchTerm inner || inner.True == inner.False || (inner.True != shared && inner.False != shared) ||
-                    second.Instructions.Count > 1)
-                {
+                liveOut ??= Liveness.Compute(function);
+                if (!IsCheap(moved) || Liveness.Defs(moved).Any(d => d == a.Register || LiveIn(shared, liveOut).Contains(d)))
                     continue;
-                }
-
-                if (Test(outer) is not { } a || Test(inner) is not { } b)
-                    continue;
-                facts ??= new ValueFacts(function);
-                if (!IsBoolean(a.Register, facts, booleans) || !IsBoolean(b.Register, facts, booleans))
-                    continue;
-
-                var moved = second.Instructions.Count == 1 ? second.Instructions[0] : null;
-                if (moved is not null)
-                {
-                    liveOut ??= Liveness.Compute(function);
-                    if (!IsCheap(moved) || Liveness.Defs(moved).Any(d => d == a.Register ||
-                            LiveIn(shared, liveOut).Contains(d)))
-                    {
-                        continue;
-                    }
-                }
-
-                var other = inner.True == shared ? inner.False : inner.True;
-                if (other == first)
-                    continue;
-                // b (and what the moved instruction reads) is now read on the way from A to C as well: it must have
-                // a value on every way into A, or the verifier refuses the read ("!read_ok").
-                defined ??= DefinedAtEnd(function);
-                var readEarly = new List<int> { b.Register };
-                if (moved is not null)
-                {
-                    readEarly.Remove(b.Register);
-                    readEarly.AddRange(Liveness.Uses(moved));
-                    if (!Liveness.Defs(moved).Contains(b.Register))
-                        readEarly.Add(b.Register);
-                }
-
-                if (!defined.TryGetValue(first, out var set) || readEarly.Any(r => !Ir.IsPhysical(r) && !set.Contains(r)))
-                    continue;
-                // D is reached when A goes to B and B does not go to the shared block.
-                var whenA = second == outer.True ? a.WhenSet : !a.WhenSet;
-                var whenB = inner.True == shared ? !b.WhenSet : b.WhenSet;
-                if (whenA == whenB)
-                {
-                    // The bitwise form costs a copy as well when both bools live on (eBPF's ALU is two-address):
-                    // two instructions for a branch, which is no gain.
-                    liveOut ??= Liveness.Compute(function);
-                    var after = LiveIn(shared, liveOut);
-                    after.UnionWith(LiveIn(other, liveOut));
-                    if (after.Contains(a.Register) && after.Contains(b.Register))
-                        continue;
-                }
-
-                var width = outer.Width == Width.W32 && inner.Width == Width.W32 ? Width.W32 : Width.W64;
-                if (moved is not null)
-                    first.Instructions.Add(moved);
-                first.Terminator = Merge(function, first, booleans, a.Register, whenA, b.Register, whenB, width, other, shared, outer.Source);
-                return true;
             }
+
+            // b (and what the moved instruction reads) is now read on the way from A to C as well: it must have a
+            // value on every way into A, or the verifier refuses the read ("!read_ok").
+            defined ??= DefinedAtEnd(function);
+            var readEarly = new List<int>();
+            if (moved is not null)
+                readEarly.AddRange(Liveness.Uses(moved));
+            if (moved is null || !Liveness.Defs(moved).Contains(b.Register))
+                readEarly.Add(b.Register);
+            if (!defined.TryGetValue(first, out var set) || readEarly.Any(r => !Ir.IsPhysical(r) && !set.Contains(r)))
+                continue;
+
+            // D is reached when A goes to B and B does not go to the shared block.
+            var whenA = second == outer.True ? a.WhenSet : !a.WhenSet;
+            var whenB = inner.True == shared ? !b.WhenSet : b.WhenSet;
+            if (whenA == whenB)
+            {
+                // The bitwise form costs a copy as well when both bools live on (eBPF's ALU is two-address):
+                // two instructions for a branch, which is no gain.
+                liveOut ??= Liveness.Compute(function);
+                var after = LiveIn(shared, liveOut);
+                after.UnionWith(LiveIn(other, liveOut));
+                if (after.Contains(a.Register) && after.Contains(b.Register))
+                    continue;
+            }
+
+            var width = outer.Width == Width.W32 && inner.Width == Width.W32 ? Width.W32 : Width.W64;
+            if (moved is not null)
+                first.Instructions.Add(moved);
+            first.Terminator = Merge(function, first, booleans, a.Register, whenA, b.Register, whenB, width, other, shared, outer.Source);
+            return true;
         }
 
         return false;

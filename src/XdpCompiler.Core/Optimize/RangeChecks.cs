@@ -22,49 +22,38 @@ internal static class RangeChecks
 
     private static bool RunOnce(IrFunction function)
     {
-        var incoming = function.IncomingEdges();
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
-        foreach (var first in function.Blocks)
+        foreach (var (first, outer, second, inner, shared, inside) in BranchPair.In(function))
         {
-            if (first.Terminator is not BranchTerm { Right.IsImmediate: true } outer || outer.True == outer.False || Ir.IsPhysical(outer.Left))
-                continue;
-            foreach (var second in new[] { outer.True, outer.False })
+            if (!outer.Right.IsImmediate || !inner.Right.IsImmediate || Ir.IsPhysical(outer.Left) || second.Instructions.Count != 0 ||
+                inner.Left != outer.Left || inner.Width != outer.Width)
             {
-                var shared = second == outer.True ? outer.False : outer.True;
-                if (second == first || shared == second || incoming[second] != 1 || second.Instructions.Count != 0 ||
-                    second.Terminator is not BranchTerm { Right.IsImmediate: true } inner || inner.Left != outer.Left ||
-                    inner.Width != outer.Width || inner.True == inner.False || (inner.True != shared && inner.False != shared))
-                {
-                    continue;
-                }
-
-                var inside = inner.True == shared ? inner.False : inner.True;
-                if (inside == first || inside == second)
-                    continue;
-                var bits = outer.Width == Width.W32 ? 32 : 64;
-                if (Taken(outer, bits) is not { } toFirst || Taken(inner, bits) is not { } toInner)
-                    continue;
-                var toSecond = second == outer.True ? toFirst : Complement(toFirst, bits);
-                var toInside = inner.True == inside ? toInner : Complement(toInner, bits);
-                if (Intersect(toSecond, toInside, bits) is not { } run || run.Length == 0 || run.Length == BigInteger.One << bits)
-                    continue;
-                if (Immediate(run.Start, bits, signed: true) is not { } start || Immediate(run.Length, bits, signed: false) is not { } length)
-                    continue;
-
-                // From zero the register itself is compared; otherwise the offset must be able to take its place.
-                var offset = outer.Left;
-                if (start != 0)
-                {
-                    liveOut ??= Liveness.Compute(function);
-                    if (liveOut[second].Contains(inner.Left))
-                        continue;
-                    offset = function.NewRegister();
-                    first.Instructions.Add(new BinaryInstr(BinaryOp.Sub, outer.Width, offset, outer.Left, Operand.Imm(start)) { Source = outer.Source });
-                }
-
-                first.Terminator = new BranchTerm(Condition.LtUnsigned, outer.Width, offset, Operand.Imm(length), inside, shared) { Source = outer.Source };
-                return true;
+                continue;
             }
+
+            var bits = outer.Width == Width.W32 ? 32 : 64;
+            if (Taken(outer, bits) is not { } toFirst || Taken(inner, bits) is not { } toInner)
+                continue;
+            var toSecond = second == outer.True ? toFirst : Complement(toFirst, bits);
+            var toInside = inner.True == inside ? toInner : Complement(toInner, bits);
+            if (Intersect(toSecond, toInside, bits) is not { } run || run.Length == 0 || run.Length == BigInteger.One << bits)
+                continue;
+            if (Immediate(run.Start, bits, signed: true) is not { } start || Immediate(run.Length, bits, signed: false) is not { } length)
+                continue;
+
+            // From zero the register itself is compared; otherwise the offset must be able to take its place.
+            var offset = outer.Left;
+            if (start != 0)
+            {
+                liveOut ??= Liveness.Compute(function);
+                if (liveOut[second].Contains(inner.Left))
+                    continue;
+                offset = function.NewRegister();
+                first.Instructions.Add(new BinaryInstr(BinaryOp.Sub, outer.Width, offset, outer.Left, Operand.Imm(start)) { Source = outer.Source });
+            }
+
+            first.Terminator = new BranchTerm(Condition.LtUnsigned, outer.Width, offset, Operand.Imm(length), inside, shared) { Source = outer.Source };
+            return true;
         }
 
         return false;
