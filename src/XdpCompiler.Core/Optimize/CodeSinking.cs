@@ -34,8 +34,7 @@ internal static class CodeSinking
         /// <summary>Whether the block can reach itself again.</summary>
         public bool OnCycle(IrBlock block) => _onCycle.TryGetValue(block, out var known) ? known : _onCycle[block] = Placement.Reachable(block) is null;
 
-        public Dictionary<int, int> Definitions { get; } = function.Blocks.SelectMany(b => b.Instructions).SelectMany(Liveness.Defs)
-            .GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
+        public DefinitionCounts Definitions { get; } = new(function);
 
         private Dictionary<IrBlock, IrBlock?>? _dominator;
         private readonly Dictionary<IrBlock, bool> _onCycle = new();
@@ -44,7 +43,6 @@ internal static class CodeSinking
     private static bool SinkOne(IrFunction function, Cfg cfg)
     {
         var blocks = function.Blocks;
-        var definitions = cfg.Definitions;
         var readers = new Dictionary<int, HashSet<IrBlock>>();
         foreach (var block in blocks)
         {
@@ -58,15 +56,13 @@ internal static class CodeSinking
                 Reader(readers, use).Add(block);
         }
 
-        bool Single(int register) => !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
-
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
         foreach (var block in blocks)
         {
             var code = block.Instructions;
             for (var i = code.Count - 1; i >= 0; i--)
             {
-                if (!Movable(code, i) || !Single(Liveness.Defs(code[i])[0]))
+                if (!Movable(code, i) || !cfg.Definitions.Once(Liveness.Defs(code[i])[0]))
                     continue;
                 var result = Liveness.Defs(code[i])[0];
                 if (!readers.TryGetValue(result, out var readBy) || readBy.Contains(block))
@@ -77,11 +73,11 @@ internal static class CodeSinking
                     continue;
 
                 // It goes with what computes its inputs for it alone (in this block): "y = (v - K1) * K2" moves whole.
-                var group = Group(code, i, r => Single(r) && readers.TryGetValue(r, out var at) && at.Count == 1 && at.Contains(block) &&
+                var group = Group(code, i, r => cfg.Definitions.Once(r) && readers.TryGetValue(r, out var at) && at.Count == 1 && at.Contains(block) &&
                     !Liveness.Uses(block.Terminator).Contains(r));
                 var defined = new HashSet<int>(group.Select(g => Liveness.Defs(code[g])[0]));
                 var inputs = group.SelectMany(g => Liveness.Uses(code[g])).Where(r => r != Reg.R10 && !defined.Contains(r)).Distinct().ToList();
-                if (!inputs.All(Single))
+                if (!inputs.All(cfg.Definitions.Once))
                     continue;
 
                 var at = target.Instructions.FindIndex(ins => Liveness.Uses(ins).Contains(result));

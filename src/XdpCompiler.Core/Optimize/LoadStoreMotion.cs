@@ -18,10 +18,7 @@ internal static class LoadStoreMotion
 {
     public static void Run(IrFunction function)
     {
-        var definitions = new Dictionary<int, int>();
-        foreach (var def in function.Blocks.SelectMany(b => b.Instructions).SelectMany(Liveness.Defs))
-            definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
-        bool Stable(int register) => register == Reg.R10 || !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
+        var definitions = new DefinitionCounts(function);
 
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
         foreach (var block in function.Blocks)
@@ -29,8 +26,8 @@ internal static class LoadStoreMotion
             if (block.Instructions.Count(i => i is LoadInstr or StoreInstr) < 3)
                 continue;
             liveOut ??= Liveness.Compute(function);
-            SinkLoads(block, Stable, liveOut[block]);
-            HoistStores(block, Stable, liveOut[block]);
+            SinkLoads(block, definitions.Stable, liveOut[block]);
+            HoistStores(block, definitions.Stable, liveOut[block]);
         }
     }
 

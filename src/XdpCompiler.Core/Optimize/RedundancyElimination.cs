@@ -13,20 +13,17 @@ internal static class RedundancyElimination
 {
     public static void Run(IrFunction function)
     {
-        var definitions = new Dictionary<int, int>();
+        var definitions = new DefinitionCounts(function);
         var loadedBits = new Dictionary<int, int>();
         foreach (var instruction in function.Blocks.SelectMany(b => b.Instructions))
         {
-            foreach (var def in Liveness.Defs(instruction))
-                definitions[def] = definitions.TryGetValue(def, out var n) ? n + 1 : 1;
             if (WidthBound(instruction) is { } bound)
                 loadedBits[bound.Register] = bound.Bits;
         }
 
-        bool Stable(int register) => register == Reg.R10 || !Ir.IsPhysical(register) && definitions.TryGetValue(register, out var n) && n == 1;
         // A register defined once by a load of at most this many bits, or by a 32-bit operation when the bits are 32,
         // holds nothing above them: loads and 32-bit operations zero-extend.
-        bool Fits(int register, int bits) => Stable(register) && loadedBits.TryGetValue(register, out var loaded) && loaded <= bits;
+        bool Fits(int register, int bits) => definitions.Stable(register) && loadedBits.TryGetValue(register, out var loaded) && loaded <= bits;
 
         var predecessors = function.Predecessors();
 
@@ -40,7 +37,7 @@ internal static class RedundancyElimination
             {
                 var available = Entry(block, function, predecessors, exits);
                 foreach (var instruction in block.Instructions)
-                    Transfer(instruction, available, Stable, Fits, rewrite: null);
+                    Transfer(instruction, available, definitions.Stable, Fits, rewrite: null);
                 if (exits[block] is not { } previous || !SameContents(previous, available))
                 {
                     exits[block] = available;
@@ -56,10 +53,10 @@ internal static class RedundancyElimination
             for (var i = 0; i < block.Instructions.Count; i++)
             {
                 var index = i;
-                Transfer(block.Instructions[i], available, Stable, Fits, rewrite: replacement => block.Instructions[index] = replacement);
+                Transfer(block.Instructions[i], available, definitions.Stable, Fits, rewrite: replacement => block.Instructions[index] = replacement);
             }
 
-            RemoveOverwrittenStores(block, Stable);
+            RemoveOverwrittenStores(block, definitions.Stable);
         }
     }
 
