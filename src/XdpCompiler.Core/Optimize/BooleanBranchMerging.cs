@@ -19,12 +19,11 @@ internal static class BooleanBranchMerging
     public static void Run(IrFunction function)
     {
         // Each merge changes liveness and may make a new pair (the merged test is a bool too): start over after one.
-        var booleans = new HashSet<int>();
-        while (RunOnce(function, booleans))
+        while (RunOnce(function))
             function.RemoveUnreachableBlocks();
     }
 
-    private static bool RunOnce(IrFunction function, HashSet<int> booleans)
+    private static bool RunOnce(IrFunction function)
     {
         ValueFacts? facts = null;
         Dictionary<IrBlock, HashSet<int>>? liveOut = null;
@@ -34,7 +33,7 @@ internal static class BooleanBranchMerging
             if (second.Instructions.Count > 1 || Test(outer) is not { } a || Test(inner) is not { } b)
                 continue;
             facts ??= new ValueFacts(function);
-            if (!IsBoolean(a.Register, facts, booleans) || !IsBoolean(b.Register, facts, booleans))
+            if (!IsBoolean(a.Register, facts) || !IsBoolean(b.Register, facts))
                 continue;
 
             var moved = second.Instructions.Count == 1 ? second.Instructions[0] : null;
@@ -73,7 +72,7 @@ internal static class BooleanBranchMerging
             var width = outer.Width == Width.W32 && inner.Width == Width.W32 ? Width.W32 : Width.W64;
             if (moved is not null)
                 first.Instructions.Add(moved);
-            first.Terminator = Merge(function, first, booleans, a.Register, whenA, b.Register, whenB, width, other, shared, outer.Source);
+            first.Terminator = Merge(function, first, a.Register, whenA, b.Register, whenB, width, other, shared, outer.Source);
             return true;
         }
 
@@ -81,7 +80,7 @@ internal static class BooleanBranchMerging
     }
 
     /// <summary>The branch "goto <paramref name="taken"/> when a is <paramref name="whenA"/> and b is <paramref name="whenB"/>".</summary>
-    private static BranchTerm Merge(IrFunction function, IrBlock block, HashSet<int> booleans, int a, bool whenA, int b, bool whenB, Width width,
+    private static BranchTerm Merge(IrFunction function, IrBlock block, int a, bool whenA, int b, bool whenB, Width width,
         IrBlock taken, IrBlock otherwise, SourceSpan? source)
     {
         if (whenA != whenB)
@@ -93,7 +92,6 @@ internal static class BooleanBranchMerging
 
         // Both set: a & b is 1; both clear: a | b is 0.
         var combined = function.NewRegister();
-        booleans.Add(combined);
         block.Instructions.Add(new BinaryInstr(whenA ? BinaryOp.And : BinaryOp.Or, width, combined, a, Operand.Reg(b)) { Source = source });
         return new BranchTerm(whenA ? Condition.Ne : Condition.Eq, width, combined, Operand.Imm(0), taken, otherwise) { Source = source };
     }
@@ -127,20 +125,9 @@ internal static class BooleanBranchMerging
             foreach (var block in function.Blocks)
             {
                 // A predecessor not reached yet constrains nothing.
-                HashSet<int>? set = block == function.Blocks[0] ? new HashSet<int>() : null;
-                if (set is null)
-                {
-                    foreach (var predecessor in predecessors[block])
-                    {
-                        if (!atEnd.TryGetValue(predecessor, out var reached))
-                            continue;
-                        if (set is null)
-                            set = new HashSet<int>(reached);
-                        else
-                            set.IntersectWith(reached);
-                    }
-                }
-
+                var set = block == function.Blocks[0]
+                    ? new HashSet<int>()
+                    : DataFlow.Intersect(predecessors[block].Where(atEnd.ContainsKey).Select(p => atEnd[p]));
                 if (set is null)
                     continue;
                 set.UnionWith(block.Instructions.SelectMany(Liveness.Defs));
@@ -159,8 +146,7 @@ internal static class BooleanBranchMerging
     private static HashSet<int> LiveIn(IrBlock block, Dictionary<IrBlock, HashSet<int>> liveOut) =>
         Liveness.LiveBefore(block.Instructions, 0, block.Terminator, liveOut[block]);
 
-    private static bool IsBoolean(int register, ValueFacts facts, HashSet<int> booleans) =>
-        booleans.Contains(register) || facts.Range(register).Within(0, 1);
+    private static bool IsBoolean(int register, ValueFacts facts) => facts.Range(register).Within(0, 1);
 
     /// <summary>An instruction that may run on a path it did not run on before: no memory, no call, no fault.</summary>
     private static bool IsCheap(IrInstr instruction) => instruction switch

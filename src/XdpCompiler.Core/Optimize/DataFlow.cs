@@ -25,4 +25,19 @@ internal static class DataFlow
 
         return result;
     }
+
+    /// <summary>The elements every set holds; null when there is no set to meet (no predecessor reached yet).</summary>
+    public static HashSet<T>? Intersect<T>(IEnumerable<HashSet<T>> sets)
+    {
+        HashSet<T>? result = null;
+        foreach (var set in sets)
+        {
+            if (result is null)
+                result = new HashSet<T>(set);
+            else
+                result.IntersectWith(set);
+        }
+
+        return result;
+    }
 }
