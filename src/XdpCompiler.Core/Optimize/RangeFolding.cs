@@ -32,17 +32,17 @@ internal static class RangeFolding
             }
         }
 
-        // x keeps its value from the sum to any compare of it: x is defined once, or only before the sum in its block
-        // (a way from the sum back to those definitions runs the sum again).
-        bool Unchanged(int register, IrInstr sum)
+        // x keeps its value from the sum (the one write of its result register) to any compare of it: x is defined
+        // once, or only before the sum in its block (a way from the sum back to those definitions runs the sum again).
+        // Rewrites here replace instructions in place, so the places stay right.
+        bool Unchanged(int register, int result)
         {
             if (facts.Single(register))
                 return true;
-            if (Ir.IsPhysical(register) || !definitions.TryGetValue(register, out var defs))
+            if (Ir.IsPhysical(register) || !definitions.TryGetValue(register, out var defs) || !definitions.TryGetValue(result, out var sums))
                 return false;
-            var block = function.Blocks.FirstOrDefault(b => b.Instructions.Any(i => ReferenceEquals(i, sum)));
-            var index = block?.Instructions.FindIndex(i => ReferenceEquals(i, sum)) ?? -1;
-            return block is not null && defs.All(d => d.Block == block && d.Index < index);
+            var (block, index) = sums[0];
+            return defs.All(d => d.Block == block && d.Index < index);
         }
 
         foreach (var block in function.Blocks)
@@ -211,11 +211,11 @@ internal static class RangeFolding
     /// "old == -1"): the sum, read only here, is not computed. A 32-bit compare sees the low halves, so it takes a
     /// sum of either width; a 64-bit one only a 64-bit sum.
     /// </summary>
-    private static BranchTerm? Offset(BranchTerm branch, ValueFacts facts, Func<int, IrInstr, bool> unchanged)
+    private static BranchTerm? Offset(BranchTerm branch, ValueFacts facts, Func<int, int, bool> unchanged)
     {
         if (branch.Condition is not (Condition.Eq or Condition.Ne) || facts.UseCount(branch.Left) != 1 ||
             facts.Definition(branch.Left) is not BinaryInstr { Op: BinaryOp.Add or BinaryOp.Sub, Right.IsImmediate: true } sum ||
-            branch.Width == Width.W64 && sum.Width != Width.W64 || !unchanged(sum.Left, sum))
+            branch.Width == Width.W64 && sum.Width != Width.W64 || !unchanged(sum.Left, sum.Dst))
         {
             return null;
         }
